@@ -1,0 +1,25 @@
+"""alexnet_tf: the AlexNet of Krizhevsky, Sutskever and Hinton (NIPS 2012) in TF 2 / Keras 3."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="alexnet_tf",
+    version="0.1.0",
+    description="The paper's two-tower AlexNet: train, evaluate, serve (TF 2 / Keras 3)",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["alexnet_tf", "alexnet_tf.*"]),
+    python_requires=">=3.10",
+    install_requires=[
+        "tensorflow>=2.21,<3",
+        "keras>=3.15,<4",
+        "tensorflow-datasets>=4.9",
+        "absl-py>=2.1",
+        "numpy>=1.26",
+        "pillow>=10",  # make_tfrecords: CMYK, PNG, palette and EXIF-rotated images
+        "matplotlib>=3.8",  # learning curves and filter pictures
+    ],
+    extras_require={
+        "test": ["pytest>=8", "ruff>=0.6"],
+    },
+)

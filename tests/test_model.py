@@ -1,0 +1,252 @@
+"""The model is the paper's network: counts, shapes, wiring, LRN, placement, save/load."""
+
+import re
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from alexnet_tf.augment import IMAGENET_STD_RGB
+from alexnet_tf.layers import LocalResponseNorm
+from alexnet_tf.model import build_alexnet
+
+TWO_DEVICES = ("/CPU:0", "/CPU:1")
+
+
+@pytest.fixture(scope="module")
+def paper_model():
+    return build_alexnet(1000, tower_devices=None)
+
+
+def test_parameter_count_is_the_papers(paper_model):
+    assert paper_model.count_params() == 60_965_224
+
+
+def _conv_params(k, cin, cout):
+    return k * k * cin * cout + cout
+
+
+def test_one_tower_variants_have_independently_computed_counts():
+    full = (
+        _conv_params(11, 3, 96)
+        + _conv_params(5, 96, 256)
+        + _conv_params(3, 256, 384)
+        + _conv_params(3, 384, 384)
+        + _conv_params(3, 384, 256)
+        + 9216 * 4096
+        + 4096
+        + 4096 * 4096
+        + 4096
+        + 4096 * 1000
+        + 1000
+    )
+    assert full == 62_378_344  # PAPER.md
+    assert build_alexnet(1000, tower_devices=None, architecture="one_tower").count_params() == full
+    # Section 3.2's one-GPU net: half the kernels in conv1-4, conv5 and fc layers full.
+    half = (
+        _conv_params(11, 3, 48)
+        + _conv_params(5, 48, 128)
+        + _conv_params(3, 128, 192)
+        + _conv_params(3, 192, 192)
+        + _conv_params(3, 192, 256)
+        + 9216 * 4096
+        + 4096
+        + 4096 * 4096
+        + 4096
+        + 4096 * 1000
+        + 1000
+    )
+    model = build_alexnet(1000, tower_devices=None, architecture="one_tower_half")
+    assert model.count_params() == half
+
+
+EXPECTED_SHAPES = {
+    "conv1": (55, 55, 48), "lrn1": (55, 55, 48), "pool1": (27, 27, 48),
+    "conv2": (27, 27, 128), "lrn2": (27, 27, 128), "pool2": (13, 13, 128),
+    "conv3": (13, 13, 192), "conv4": (13, 13, 192), "conv5": (13, 13, 128),
+    "pool5": (6, 6, 128), "fc6": (2048,), "fc7": (2048,),
+}  # fmt: skip
+
+
+def test_every_named_layer_has_the_tables_shape(paper_model):
+    for base, shape in EXPECTED_SHAPES.items():
+        for tower in "ab":
+            layer = paper_model.get_layer(base + tower)
+            assert tuple(layer.output.shape[1:]) == shape, layer.name
+    assert tuple(paper_model.get_layer("fc8").output.shape) == (None, 1000)
+    assert tuple(paper_model.output.shape) == (None, 1000)
+
+
+def test_plain_pooling_keeps_the_shapes():
+    model = build_alexnet(10, tower_devices=None, overlapping_pool=False)
+    assert model.get_layer("pool1a").pool_size == (2, 2)
+    assert tuple(model.get_layer("pool5b").output.shape[1:]) == (6, 6, 128)
+
+
+def _sources(model, layer_name):
+    """Names of the layers whose outputs feed `layer_name`."""
+    node = model.get_layer(layer_name)._inbound_nodes[0]
+    return sorted(t._keras_history.operation.name for t in node.input_tensors)
+
+
+def test_tower_wiring(paper_model):
+    assert _sources(paper_model, "conv2a") == ["pool1a"]
+    assert _sources(paper_model, "conv2b") == ["pool1b"]
+    assert _sources(paper_model, "conv3a") == ["pool2a", "pool2b"]
+    assert _sources(paper_model, "conv3b") == ["pool2a", "pool2b"]
+    assert _sources(paper_model, "conv4a") == ["conv3a"]
+    assert _sources(paper_model, "conv4b") == ["conv3b"]
+    assert _sources(paper_model, "conv5b") == ["conv4b"]
+    assert _sources(paper_model, "fc6a") == ["flatten5a", "flatten5b"]
+    assert _sources(paper_model, "fc7b") == ["drop6a", "drop6b"]
+    assert _sources(paper_model, "fc8") == ["drop7a", "drop7b"]
+    assert paper_model.get_layer("drop6a").rate == 0.5
+
+
+def test_paper_init(paper_model):
+    for name, bias in [("conv1a", 0), ("conv2b", 1), ("conv3a", 0), ("conv4a", 1),
+                       ("conv5b", 1), ("fc6a", 1), ("fc7b", 1), ("fc8", 0)]:  # fmt: skip
+        layer = paper_model.get_layer(name)
+        np.testing.assert_array_equal(layer.bias.numpy(), np.float32(bias))
+        assert abs(float(np.std(layer.kernel.numpy())) - 0.01) < 0.001, name
+    caffe = build_alexnet(10, tower_devices=None, init="caffe")
+    np.testing.assert_array_equal(caffe.get_layer("conv2a").bias.numpy(), np.float32(0.1))
+
+
+def _lrn_numpy(a, n=5, k=2.0, alpha=1e-4, beta=0.75):
+    """Section 3.3 written out: b_i = a_i / (k + alpha * sum_{j=i-n/2}^{i+n/2} a_j^2)^beta."""
+    channels = a.shape[-1]
+    out = np.empty_like(a)
+    for i in range(channels):
+        lo, hi = max(0, i - n // 2), min(channels - 1, i + n // 2)
+        sq = np.sum(a[..., lo : hi + 1] ** 2, axis=-1)
+        out[..., i] = a[..., i] / (k + alpha * sq) ** beta
+    return out
+
+
+def test_lrn_matches_the_papers_formula():
+    a = np.random.default_rng(0).uniform(0, 60, (2, 5, 5, 48)).astype(np.float32)
+    got = LocalResponseNorm()(a).numpy()
+    np.testing.assert_allclose(got, _lrn_numpy(a), rtol=1e-5)
+    # Large activations, where alpha's scale matters (Caffe's alpha/n would differ here).
+    assert not np.allclose(got, _lrn_numpy(a, alpha=2e-5), rtol=1e-3)
+
+
+def test_lrn_is_float32_under_mixed_precision():
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = build_alexnet(10, tower_devices=None)
+        assert model.get_layer("lrn1a").compute_dtype == "float32"
+        assert model.get_layer("conv1a").compute_dtype == "bfloat16"
+        logits = model(np.zeros((1, 224, 224, 3), np.float32))
+        assert logits.dtype == tf.float32
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+_LAYER_IN_OP_NAME = re.compile(r"^(conv\d|lrn\d|fc\d)([ab]?)(_\d+)?$")
+
+
+def test_towers_placed_with_their_gradients_and_variables():
+    model = build_alexnet(10, tower_devices=TWO_DEVICES)
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.01, momentum=0.9),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile=False,
+    )
+    model.optimizer.build(model.trainable_variables)
+    spec = (tf.TensorSpec((2, 224, 224, 3)), tf.TensorSpec((2,), tf.int32))
+    graph = tf.function(model.train_step).get_concrete_function(spec).graph
+    kinds = ("Conv2D", "Conv2DBackpropFilter", "Conv2DBackpropInput", "BiasAddGrad",
+             "LRN", "LRNGrad", "MatMul")  # fmt: skip
+    checked = {"a": 0, "b": 0}
+    for op in graph.get_operations():
+        if op.type not in kinds:
+            continue
+        matches = [m for m in map(_LAYER_IN_OP_NAME.match, op.name.split("/")) if m]
+        assert len(matches) == 1, op.name
+        tower = matches[0].group(2) or "a"  # fc8 lives with tower a
+        assert op.device.endswith({"a": "CPU:0", "b": "CPU:1"}[tower]), (op.name, op.device)
+        checked[tower] += 1
+    # Per tower: 5 convs x (forward, 2 backprops, bias grad), 2 LRNs x (forward,
+    # grad), fc6/fc7 x (forward, 2 matmul grads, bias grad); tower a also has fc8's 4.
+    assert checked == {"a": 20 + 4 + 8 + 4, "b": 20 + 4 + 8}
+    for name in ("conv1a", "conv3a", "fc6a", "fc7a", "fc8"):
+        assert model.get_layer(name).kernel.value.device.endswith("CPU:0"), name
+    for name in ("conv1b", "conv5b", "fc6b", "fc7b"):
+        assert model.get_layer(name).kernel.value.device.endswith("CPU:1"), name
+
+
+def _colour_batch(n=4):
+    """n images, each a distinct colour plus noise: a batch a convnet can fit at once."""
+    rng = np.random.default_rng(0)
+    colours = np.array([[200, 40, 40], [40, 200, 40], [40, 40, 200], [200, 200, 40]])
+    x = colours[np.arange(n) % 4, None, None, :] + rng.normal(0, 30, (n, 224, 224, 3))
+    return np.clip(x, 0, 255).astype(np.float32), np.arange(n) % 4
+
+
+def test_towers_model_trains_on_two_devices():
+    # He init with unit-variance inputs: the paper's init sits on a flat loss at first
+    # (as Caffe reported), which a few steps cannot show past.
+    keras.utils.set_random_seed(1)
+    model = build_alexnet(
+        4, tower_devices=TWO_DEVICES, init="he", std_rgb=IMAGENET_STD_RGB, weight_decay=0
+    )
+    model.compile(
+        optimizer=keras.optimizers.SGD(1e-3, momentum=0.9),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile=False,
+    )
+    x, y = _colour_batch()
+    before = model.evaluate(x, y, verbose=0)
+    for _ in range(8):
+        model.train_on_batch(x, y)
+    after = model.evaluate(x, y, verbose=0)
+    assert after < 0.6 * before, (before, after)
+
+
+def test_auto_without_two_gpus_pins_nothing():
+    model = build_alexnet(10, tower_devices="auto")
+    assert model.resolved_tower_devices is None
+    assert model.get_layer("conv1b").device is None
+
+
+def test_unknown_device_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"'/GPU:7'.*does not exist.*Available devices: /CPU:0"):
+        build_alexnet(10, tower_devices=("/CPU:0", "/GPU:7"))
+    with pytest.raises(ValueError, match="exactly two devices"):
+        build_alexnet(10, tower_devices=("/CPU:0",))
+    with pytest.raises(ValueError, match="Received: tower_devices='gpu'"):
+        build_alexnet(10, tower_devices="gpu")
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"architecture": "three_tower"}, "architecture must be one of"),
+        ({"activation": "sigmoid"}, "activation must be one of"),
+        ({"init": "xavier"}, "init must be one of"),
+        ({"dropout": 1.0}, "dropout must be in"),
+        ({"weight_decay": -1.0}, "weight_decay and pca_std must be >= 0"),
+    ],
+)
+def test_bad_arguments_name_the_value(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        build_alexnet(10, tower_devices=None, **kwargs)
+    with pytest.raises(ValueError, match="num_classes must be a positive integer"):
+        build_alexnet(0, tower_devices=None)
+
+
+def test_save_load_round_trip(tmp_path):
+    model = build_alexnet(
+        7, tower_devices=TWO_DEVICES, activation="tanh", lrn=False, dropout=0.3, init="caffe"
+    )
+    path = tmp_path / "m.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path, safe_mode=True)
+    assert loaded.get_config() == model.get_config()
+    assert loaded.get_config()["tower_devices"] == list(TWO_DEVICES)
+    assert loaded.get_layer("conv1b").device == "/CPU:1"
+    x = np.random.default_rng(0).uniform(0, 255, (2, 224, 224, 3)).astype(np.float32)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))

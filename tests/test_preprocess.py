@@ -1,0 +1,49 @@
+"""In-model preprocessing: mean, optional std, and the paper's PCA lighting."""
+
+import numpy as np
+import tensorflow as tf
+
+from alexnet_tf import augment
+from alexnet_tf.layers import ImagePreprocess
+
+
+def _pca_numpy(image, alpha):
+    """Section 4.1 written out: add [p1 p2 p3][a1 l1, a2 l2, a3 l3]^T to every pixel."""
+    p = np.array(augment.IMAGENET_EIGVEC, np.float64)
+    lam = np.array(augment.IMAGENET_EIGVAL) * 255.0
+    return image + p @ (np.asarray(alpha) * lam)
+
+
+def test_pca_lighting_matches_numpy_eagerly_and_in_tf_data():
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0, 255, (3, 8, 8, 3)).astype(np.float32)
+    alpha = rng.normal(0, 0.1, (3, 3)).astype(np.float32)
+    expected = np.stack([_pca_numpy(i, a) for i, a in zip(images, alpha, strict=True)])
+    np.testing.assert_allclose(augment.pca_lighting(images, alpha), expected, rtol=1e-5)
+    ds = tf.data.Dataset.from_tensor_slices((images, alpha)).map(augment.pca_lighting)
+    got = np.stack(list(ds.as_numpy_iterator()))
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
+    # The shift is the same for every pixel of an image, and differs between images.
+    shift = got - images
+    np.testing.assert_allclose(shift, np.broadcast_to(shift[:, :1, :1], shift.shape), atol=1e-3)
+    assert not np.allclose(shift[0, 0, 0], shift[1, 0, 0])
+
+
+def test_preprocess_subtracts_mean_and_lights_only_in_training():
+    images = np.full((2, 4, 4, 3), 100, np.uint8)
+    layer = ImagePreprocess(seed=3)
+    mean = np.array(augment.IMAGENET_MEAN_RGB, np.float32)
+    np.testing.assert_allclose(layer(images, training=False), 100 - mean + np.zeros((2, 4, 4, 3)))
+    lit = layer(images, training=True).numpy()
+    assert not np.allclose(lit, 100 - mean)
+    assert not np.allclose(lit[0], lit[1])  # one alpha draw per image
+    off = ImagePreprocess(pca_std=0)(images, training=True)
+    np.testing.assert_allclose(off, 100 - mean + np.zeros((2, 4, 4, 3)))
+
+
+def test_preprocess_divides_by_std_when_given():
+    images = np.full((1, 2, 2, 3), 200, np.float32)
+    std = augment.IMAGENET_STD_RGB
+    got = ImagePreprocess(std_rgb=std)(images, training=False).numpy()
+    want = (200 - np.array(augment.IMAGENET_MEAN_RGB)) / np.array(std)
+    np.testing.assert_allclose(got[0, 0, 0], want, rtol=1e-6)

@@ -1,10 +1,13 @@
 """Measured speed of AlexNet's stages.
 
     python -m alexnet_tf.benchmark train --batch_size=64
+    python -m alexnet_tf.benchmark convert --num_images=400
 
 `train` times full training steps (forward, backward, SGD update) of the paper model on
 a synthetic in-memory batch after a warm-up, and a large float32 matmul on the same
-cores for scale. Each run prints a summary and ends with one JSON line.
+cores for scale. `convert` times make_tfrecords on ImageNet-sized JPEGs (500x375, with
+the paper's resize) for each worker count up to --num_workers. Each run prints a summary
+and ends with one JSON line.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import time
 from absl import app, flags
 
 FLAGS = flags.FLAGS
-MODES = ("train",)
+MODES = ("train", "convert")
 
 # PAPER.md: 724 M multiply-adds forward = 1.45 GFLOP; a training step is about 3x.
 TRAIN_GFLOP_PER_IMAGE = 4.35
@@ -39,6 +42,8 @@ flags.DEFINE_enum(
 )
 flags.DEFINE_integer("intra_op_threads", 0, "TF intra-op threads (0: TF's default).")
 flags.DEFINE_integer("inter_op_threads", 0, "TF inter-op threads (0: TF's default).")
+flags.DEFINE_integer("num_images", 400, "convert: JPEGs to generate and convert.")
+flags.DEFINE_integer("num_workers", 0, "convert: largest worker count (0: all cores).")
 flags.DEFINE_integer(
     "matmul_size", 4096, "Size n of the n x n float32 matmul timed for scale (0 skips it)."
 )
@@ -115,6 +120,47 @@ def bench_train() -> dict:
     return result
 
 
+def bench_convert() -> dict:
+    import tempfile
+
+    import numpy as np
+    from PIL import Image
+
+    from alexnet_tf import tfrecords
+
+    rng = np.random.default_rng(0)
+    max_workers = FLAGS.num_workers or os.cpu_count() or 1
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(FLAGS.num_images):
+            # Smooth structure plus noise: JPEGs of a photo's size and roughly its entropy.
+            base = rng.uniform(0, 255, (8, 8, 3)).astype(np.uint8)
+            img = Image.fromarray(base).resize((500, 375), Image.Resampling.BICUBIC)
+            noisy = np.asarray(img, np.float32) + rng.normal(0, 8, (375, 500, 3))
+            path = os.path.join(tmp, "raw", "train", f"c{i % 10}", f"{i}.JPEG")
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).save(path, quality=90)
+        rates = {}
+        for workers in range(1, max_workers + 1):
+            out = os.path.join(tmp, f"out{workers}")
+            start = time.perf_counter()
+            tfrecords.convert(
+                os.path.join(tmp, "raw"),
+                out,
+                train_shards=8 * max_workers,
+                num_workers=workers,
+                progress=False,
+            )
+            rates[workers] = FLAGS.num_images / (time.perf_counter() - start)
+    best = max(rates.values())
+    return {
+        "images_per_sec": round(best, 1),
+        "images_per_sec_by_workers": {str(k): round(v, 1) for k, v in rates.items()},
+        "scaling": round(rates[max_workers] / rates[1], 2),
+        "image_size": "500x375",
+        "num_images": FLAGS.num_images,
+    }
+
+
 def _environment() -> dict:
     import tensorflow as tf
 
@@ -134,7 +180,7 @@ def main(argv):
         tf.config.threading.set_intra_op_parallelism_threads(FLAGS.intra_op_threads)
     if FLAGS.inter_op_threads:
         tf.config.threading.set_inter_op_parallelism_threads(FLAGS.inter_op_threads)
-    result = {"benchmark": mode, **{"train": bench_train}[mode]()}
+    result = {"benchmark": mode, **{"train": bench_train, "convert": bench_convert}[mode]()}
     config = {
         name: getattr(FLAGS, name)
         for name in (
@@ -151,6 +197,8 @@ def main(argv):
     result.update(config=config, **_environment())
     command = "python -m alexnet_tf.benchmark " + " ".join(sys.argv[1:])
     print(f"\n{mode}: {result['images_per_sec']} images/s", end="")
+    if "images_per_sec_by_workers" in result:
+        print(f" (by worker count: {result['images_per_sec_by_workers']})", end="")
     if "gflops_per_sec" in result:
         print(f", {result['gflops_per_sec']} GFLOP/s", end="")
     if "fraction_of_matmul" in result:

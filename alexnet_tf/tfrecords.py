@@ -1,0 +1,588 @@
+"""Raw image folders -> sharded TFRecords in the ImageNet schema (`schema.py`).
+
+The library behind `tools/make_tfrecords.py`; see that tool for the command line.
+
+Layouts: `RAW/train/<class>/*`, `RAW/validation/<class>/*`, or ImageNet's flat
+`RAW/validation/*` with a labels file. Images are resized as the paper did (shorter side
+to `resize`, central square crop; section 2) and stored as RGB JPEG. Each shard is written
+under a temporary name and renamed when complete, with a small sidecar of its counts and
+pixel statistics, so an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import random
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from alexnet_tf import schema
+
+JPEG_QUALITY = 90  # re-encoding quality for resized or converted images
+RESIZE = 256  # section 2: shorter side to 256, then the central 256x256 crop
+# Larger images are refused unread: a decompression bomb claims billions of pixels.
+MAX_PIXELS = 100_000_000
+EXIF_ORIENTATION = 0x0112
+STATS_FILE_DIR = ".shards"  # per-shard sidecars: counts, skipped files, pixel sums
+CONFIG_FILE = "conversion_config.json"
+REPORT_FILE = "conversion_report.json"
+
+
+class ConversionError(ValueError):
+    """Bad arguments or input, found before any conversion work starts."""
+
+
+class SkipImage(Exception):
+    """This file cannot become a training image; the message says why."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to convert: classes, and per split the (relative path, 0-based label) pairs."""
+
+    input_dir: str
+    classes: tuple[str, ...]
+    names: tuple[str, ...]
+    items: dict = field(default_factory=dict)  # split -> list[(relpath, label)]
+
+    def digest(self) -> str:
+        h = hashlib.sha256()
+        for split in sorted(self.items):
+            for rel, label in self.items[split]:
+                h.update(f"{split}\0{rel}\0{label}\n".encode())
+        h.update("\0".join(self.classes).encode())
+        return h.hexdigest()
+
+
+# ---------------------------------------------------------------------------- discovery
+
+
+def _read_lines(path: str, flag: str) -> list[str]:
+    if not os.path.isfile(path):
+        raise ConversionError(f"--{flag}={path} is not a file.")
+    with open(path, encoding="utf-8") as f:
+        return [line.strip() for line in f if line.strip() and not line.startswith("#")]
+
+
+def _inside(path: str, root: str) -> bool:
+    return os.path.commonpath([os.path.realpath(path), root]) == root
+
+
+def _list_files(folder: str, root: str, follow_symlinks: bool, skipped: list) -> list[str]:
+    """Regular files under `folder`, sorted; links out of `root` are reported, not read."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=follow_symlinks):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith("."):
+                continue
+            path = os.path.join(dirpath, name)
+            rel = os.path.relpath(path, root)
+            if os.path.islink(path) and not follow_symlinks and not _inside(path, root):
+                skipped.append((rel, "symlink pointing outside the input directory"))
+            elif os.path.islink(path) and not os.path.exists(path):
+                skipped.append((rel, "broken symlink"))
+            else:
+                found.append(rel)
+    return found
+
+
+def _subdirs(path: str) -> list[str]:
+    return sorted(
+        d
+        for d in os.listdir(path)
+        if not d.startswith(".") and os.path.isdir(os.path.join(path, d))
+    )
+
+
+def discover(
+    input_dir: str,
+    validation_labels: str | None = None,
+    synsets_file: str | None = None,
+    names_file: str | None = None,
+    follow_symlinks: bool = False,
+) -> tuple[Plan, list]:
+    """Find the classes and images of `input_dir`. Returns (plan, files skipped already)."""
+    if not os.path.isdir(input_dir):
+        raise ConversionError(f"--input_dir={input_dir} does not exist or is not a directory.")
+    root = os.path.realpath(input_dir)
+    present = [s for s in schema.SPLITS if os.path.isdir(os.path.join(root, s))]
+    if not present:
+        entries = sorted(os.listdir(root))[:10]
+        raise ConversionError(
+            f"Unknown layout in --input_dir={input_dir}: expected RAW/train/<class>/<image> "
+            f"and/or RAW/validation/<class>/<image> (or a flat RAW/validation/ with "
+            f"--validation_labels). Found: {entries or 'an empty directory'}"
+        )
+    skipped: list = []
+    train_dir = os.path.join(root, "train")
+    if synsets_file:
+        classes = _read_lines(synsets_file, "synsets_file")
+    elif "train" in present:
+        classes = _subdirs(train_dir)
+    else:
+        classes = _subdirs(os.path.join(root, "validation"))
+    if not classes:
+        raise ConversionError(
+            f"No class folders found in {train_dir if 'train' in present else root}: "
+            "expected one sub-folder per class."
+        )
+    if len(set(classes)) != len(classes):
+        raise ConversionError("--synsets_file lists a class more than once.")
+    index = {c: i for i, c in enumerate(classes)}
+    names = list(classes)
+    if names_file:
+        for line in _read_lines(names_file, "names_file"):
+            synset, _, text = line.partition("\t") if "\t" in line else line.partition(" ")
+            if synset in index:
+                names[index[synset]] = text.strip() or synset
+
+    items: dict = {}
+    for split in present:
+        split_dir = os.path.join(root, split)
+        folders = _subdirs(split_dir)
+        if split == "validation" and validation_labels:
+            items[split] = _flat_validation(
+                root, split_dir, validation_labels, index, skipped, follow_symlinks
+            )
+            continue
+        loose = [
+            f
+            for f in os.listdir(split_dir)
+            if not f.startswith(".") and os.path.isfile(os.path.join(split_dir, f))
+        ]
+        if loose and not folders:
+            raise ConversionError(
+                f"{split_dir} holds image files but no class folders: for ImageNet's flat "
+                "validation folder pass --validation_labels=FILE (one 'FILENAME SYNSET' per "
+                "line, or one synset per line in sorted file-name order)."
+            )
+        unknown = [f for f in folders if f not in index]
+        if unknown:
+            raise ConversionError(
+                f"{split_dir} has class folders not in the class list: {unknown[:5]}"
+                f"{' ...' if len(unknown) > 5 else ''} (classes: {len(classes)}, from "
+                f"{'--synsets_file' if synsets_file else 'the train folders'})."
+            )
+        pairs = []
+        for folder in folders:
+            for rel in _list_files(os.path.join(split_dir, folder), root, follow_symlinks, skipped):
+                pairs.append((rel, index[folder]))
+        items[split] = pairs
+    if not any(items.values()):
+        raise ConversionError(f"No image files found under --input_dir={input_dir}.")
+    return Plan(input_dir=root, classes=tuple(classes), names=tuple(names), items=items), skipped
+
+
+def _flat_validation(root, split_dir, labels_file, index, skipped, follow_symlinks):
+    found = _list_files(split_dir, root, follow_symlinks, skipped)
+    files = [os.path.relpath(os.path.join(root, rel), split_dir) for rel in found]
+    lines = _read_lines(labels_file, "validation_labels")
+    if all(len(line.split()) >= 2 for line in lines):
+        mapping = dict(line.split()[:2] for line in lines)
+    elif len(lines) == len(files):
+        mapping = dict(zip(sorted(files), lines, strict=True))
+    else:
+        raise ConversionError(
+            f"--validation_labels={labels_file} has {len(lines)} single-column lines but "
+            f"{split_dir} holds {len(files)} files; give one synset per file (sorted file-name "
+            "order) or 'FILENAME SYNSET' lines."
+        )
+    pairs = []
+    for name in files:
+        synset = mapping.get(name)
+        rel = os.path.relpath(os.path.join(split_dir, name), root)
+        if synset is None:
+            skipped.append((rel, "not listed in --validation_labels"))
+        elif synset not in index:
+            skipped.append((rel, f"label {synset!r} is not a known class"))
+        else:
+            pairs.append((rel, index[synset]))
+    return pairs
+
+
+# ---------------------------------------------------------------------------- one image
+
+
+@dataclass
+class Loaded:
+    jpeg: bytes  # what the record stores
+    image: Image.Image  # the RGB pixels it decodes to
+    note: str | None  # what was converted, if anything
+
+
+def load_image(data: bytes, resize: int, quality: int = JPEG_QUALITY) -> Loaded:
+    """Encoded image bytes -> the RGB JPEG to store.
+
+    Raises SkipImage with the reason when the bytes cannot become a training image.
+    The note says what was converted (CMYK, PNG, palette, EXIF rotation...).
+    """
+    if not data:
+        raise SkipImage("empty file (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            fmt = img.format
+            if img.width * img.height > MAX_PIXELS:
+                raise SkipImage(
+                    f"{img.width}x{img.height} pixels is over the {MAX_PIXELS:,} limit "
+                    "(decompression bomb?)"
+                )
+            if resize and fmt == "JPEG":
+                img.draft("RGB", (resize, resize))  # decode at a reduced DCT scale: faster
+            notes = []
+            if img.getexif().get(EXIF_ORIENTATION, 1) != 1:
+                img = ImageOps.exif_transpose(img)  # loads the pixels
+                notes.append("EXIF orientation applied")
+            img.load()
+    except SkipImage:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise SkipImage(f"decompression bomb: {e}") from None
+    except Exception as e:  # noqa: BLE001 - PIL raises many types for bad files
+        raise SkipImage(f"not a readable image ({type(e).__name__}: {e})") from None
+    if min(img.size) < 1:
+        raise SkipImage(f"empty image ({img.width}x{img.height})")
+    if fmt != "JPEG":
+        notes.append(f"{fmt or 'unknown format'} stored as JPEG")
+    if img.mode != "RGB":
+        notes.append(f"{img.mode} converted to RGB")
+        if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
+            rgba = img.convert("RGBA")
+            img = Image.new("RGB", rgba.size, (255, 255, 255))
+            img.paste(rgba, mask=rgba.getchannel("A"))
+        else:
+            img = img.convert("RGB")
+    if resize:
+        img = _resize_center_crop(img, resize)
+    elif not notes:
+        return Loaded(data, img, None)  # an RGB JPEG kept as it was
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=quality)
+    return Loaded(buf.getvalue(), img, "; ".join(notes) or None)
+
+
+def _resize_center_crop(img: Image.Image, size: int) -> Image.Image:
+    w, h = img.size
+    scale = size / min(w, h)
+    nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
+    img = img.resize((nw, nh), Image.Resampling.BICUBIC)
+    left, top = (nw - size) // 2, (nh - size) // 2
+    return img.crop((left, top, left + size, top + size))
+
+
+# ---------------------------------------------------------------------------- shards
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    split: str
+    index: int
+    count: int
+    items: tuple  # ((relpath, label), ...)
+    input_dir: str
+    output_dir: str
+    resize: int
+    quality: int
+    classes: tuple
+    names: tuple
+
+    @property
+    def name(self) -> str:
+        return schema.shard_name(self.split, self.index, self.count)
+
+    @property
+    def info_path(self) -> str:
+        return os.path.join(self.output_dir, STATS_FILE_DIR, self.name + ".json")
+
+
+def _atomic_write_bytes(path: str, data: bytes) -> None:
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def atomic_write_json(path: str, obj) -> None:
+    """Write JSON under a temporary name, then rename: readers never see half a file."""
+    _atomic_write_bytes(path, (json.dumps(obj, indent=1) + "\n").encode("utf-8"))
+
+
+def convert_shard(task: ShardTask) -> dict:
+    """Write one shard (temporary name, then rename) and its sidecar; return the sidecar."""
+    import tensorflow as tf
+
+    final = os.path.join(task.output_dir, task.name)
+    tmp = f"{final}.tmp-{os.getpid()}"
+    written, converted, skipped = 0, [], []
+    pixel_sum, outer_sum, pixel_count = np.zeros(3), np.zeros((3, 3)), 0
+    with tf.io.TFRecordWriter(tmp) as writer:
+        for rel, label in task.items:
+            path = os.path.join(task.input_dir, rel)
+            try:
+                try:
+                    with open(path, "rb") as f:
+                        data = f.read()
+                except OSError as e:
+                    raise SkipImage(f"cannot read file ({e.strerror})") from None
+                loaded = load_image(data, task.resize, task.quality)
+            except SkipImage as e:
+                skipped.append((rel, str(e)))
+                continue
+            img = loaded.image
+            writer.write(
+                schema.make_example(
+                    loaded.jpeg,
+                    img.height,
+                    img.width,
+                    os.path.basename(rel),
+                    label,
+                    task.classes[label],
+                    task.names[label],
+                )
+            )
+            written += 1
+            if loaded.note:
+                converted.append((rel, loaded.note))
+            if task.split == "train":  # section 4.1: statistics of the training set
+                px = np.asarray(img, np.float64).reshape(-1, 3) / 255.0
+                pixel_sum += px.sum(0)
+                outer_sum += px.T @ px
+                pixel_count += len(px)
+    os.replace(tmp, final)
+    info = {
+        "shard": task.name,
+        "written": written,
+        "converted": converted,
+        "skipped": skipped,
+        "pixel_sum": pixel_sum.tolist(),
+        "outer_sum": outer_sum.tolist(),
+        "pixel_count": pixel_count,
+    }
+    atomic_write_json(task.info_path, info)
+    return info
+
+
+def pixel_statistics(infos: list[dict]) -> dict:
+    """Mean (0-255) and RGB covariance eigen-decomposition ([0, 1] scale, eigenvectors as
+    columns, largest eigenvalue first) from per-shard sums; what PCA lighting needs."""
+    n = sum(i["pixel_count"] for i in infos)
+    if not n:
+        return {}
+    mean = sum(np.array(i["pixel_sum"]) for i in infos) / n
+    cov = sum(np.array(i["outer_sum"]) for i in infos) / n - np.outer(mean, mean)
+    eigval, eigvec = np.linalg.eigh(cov)
+    order = np.argsort(eigval)[::-1]
+    return {
+        "mean_rgb": (mean * 255.0).round(4).tolist(),
+        "eigval": np.clip(eigval[order], 0, None).round(8).tolist(),
+        "eigvec": eigvec[:, order].round(6).tolist(),
+    }
+
+
+# ---------------------------------------------------------------------------- the run
+
+
+def plan_shards(
+    plan: Plan, output_dir: str, shards: dict, resize: int, quality: int, seed: int
+) -> list[ShardTask]:
+    """Split each split's items into shards; train order is shuffled with `seed`."""
+    tasks = []
+    for split, items in plan.items.items():
+        count = shards[split]
+        if count < 1:
+            raise ConversionError(f"--{split}_shards must be >= 1. Received: {count}")
+        if count > len(items):
+            raise ConversionError(
+                f"--{split}_shards={count} is more than the {len(items)} {split} images "
+                f"found; use at most {len(items)}."
+            )
+        items = list(items)
+        if split == "train":
+            random.Random(seed).shuffle(items)
+        for index, chunk in enumerate(np.array_split(np.arange(len(items)), count)):
+            tasks.append(
+                ShardTask(
+                    split,
+                    index,
+                    count,
+                    tuple(items[i] for i in chunk),
+                    plan.input_dir,
+                    output_dir,
+                    resize,
+                    quality,
+                    plan.classes,
+                    plan.names,
+                )
+            )
+    return tasks
+
+
+def _check_config(output_dir: str, config: dict) -> None:
+    path = os.path.join(output_dir, CONFIG_FILE)
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            old = json.load(f)
+        diff = sorted(k for k in set(old) | set(config) if old.get(k) != config.get(k))
+        if diff:
+            shown = ", ".join(
+                f"{k}: {old.get(k)!r} -> {config.get(k)!r}" for k in diff if k != "plan_digest"
+            )
+            if "plan_digest" in diff:
+                shown = (shown + ", " if shown else "") + "the input files differ"
+            raise ConversionError(
+                f"--output_dir={output_dir} holds shards of a different configuration "
+                f"({shown}). Use a new output directory, or delete that one to start over."
+            )
+    else:
+        stale = [f for f in os.listdir(output_dir) if f.startswith(schema.SPLITS)]
+        if stale:
+            raise ConversionError(
+                f"--output_dir={output_dir} already holds shards ({stale[0]}, ...) but no "
+                f"{CONFIG_FILE}: refusing to mix runs. Use an empty directory."
+            )
+        atomic_write_json(path, config)
+
+
+def convert(
+    input_dir: str,
+    output_dir: str,
+    train_shards: int = 1024,
+    validation_shards: int = 128,
+    num_workers: int | None = None,
+    resize: int = RESIZE,
+    quality: int = JPEG_QUALITY,
+    seed: int = 0,
+    validation_labels: str | None = None,
+    synsets_file: str | None = None,
+    names_file: str | None = None,
+    follow_symlinks: bool = False,
+    progress: bool = True,
+) -> dict:
+    """Convert `input_dir` into shards in `output_dir`; returns the metadata written.
+
+    All argument and layout errors raise ConversionError before any image is read.
+    Rerunning with the same arguments after an interruption keeps finished shards.
+    """
+    if resize < 0:
+        raise ConversionError(f"--resize must be 0 (keep originals) or > 0. Received: {resize}")
+    if not 1 <= quality <= 100:
+        raise ConversionError(f"JPEG quality must be in 1..100. Received: {quality}")
+    num_workers = num_workers or os.cpu_count() or 1
+    if num_workers < 1:
+        raise ConversionError(f"--num_workers must be >= 1. Received: {num_workers}")
+    plan, skipped_early = discover(
+        input_dir, validation_labels, synsets_file, names_file, follow_symlinks
+    )
+    shards = {"train": train_shards, "validation": validation_shards}
+    tasks = plan_shards(plan, output_dir, shards, resize, quality, seed)
+    os.makedirs(os.path.join(output_dir, STATS_FILE_DIR), exist_ok=True)
+    config = {
+        "resize": resize,
+        "jpeg_quality": quality,
+        "seed": seed,
+        "shards": {s: shards[s] for s in plan.items},
+        "classes": len(plan.classes),
+        "plan_digest": plan.digest(),
+    }
+    _check_config(output_dir, config)
+    for name in os.listdir(output_dir):  # leftovers of an interrupted run
+        if ".tmp-" in name:
+            os.remove(os.path.join(output_dir, name))
+
+    done, todo = [], []
+    for task in tasks:
+        info = _read_info(task)
+        (done if info is not None else todo).append(info if info is not None else task)
+    total = sum(len(t.items) for t in tasks)
+    remaining = sum(len(t.items) for t in todo)
+    logging.info(
+        "%d images in %d shards; %d shards already done, %d to write with %d worker(s)",
+        total,
+        len(tasks),
+        len(done),
+        len(todo),
+        num_workers,
+    )
+    done.extend(_run(todo, num_workers, remaining, progress))
+
+    infos = {i["shard"]: i for i in done}
+    by_split = {s: [infos[t.name] for t in tasks if t.split == s] for s in plan.items}
+    report = {
+        "written": sum(i["written"] for i in infos.values()),
+        "converted": [c for i in infos.values() for c in i["converted"]],
+        "skipped": [list(s) for s in skipped_early]
+        + [s for i in infos.values() for s in i["skipped"]],
+    }
+    stats = pixel_statistics(by_split.get("train", []))
+    metadata = {
+        "classes": list(plan.classes),
+        "names": list(plan.names),
+        "num_examples": {s: sum(i["written"] for i in v) for s, v in by_split.items()},
+        "shards": {s: len(v) for s, v in by_split.items()},
+        **stats,
+        "resize": resize,
+        "jpeg_quality": quality,
+        "seed": seed,
+        "converted": len(report["converted"]),
+        "skipped": len(report["skipped"]),
+    }
+    atomic_write_json(os.path.join(output_dir, REPORT_FILE), report)
+    atomic_write_json(os.path.join(output_dir, schema.METADATA_FILE), metadata)
+    return metadata
+
+
+def _read_info(task: ShardTask) -> dict | None:
+    """The sidecar of a finished shard, or None when the shard must be (re)written."""
+    if not os.path.exists(os.path.join(task.output_dir, task.name)):
+        return None
+    try:
+        with open(task.info_path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def _run(tasks: list[ShardTask], num_workers: int, images: int, progress: bool) -> list[dict]:
+    from tqdm import tqdm
+
+    bar = tqdm(total=images, unit="img", disable=not progress, smoothing=0.1)
+    results = []
+    start = time.perf_counter()
+    try:
+        if num_workers == 1 or len(tasks) <= 1:
+            for task in tasks:
+                results.append(convert_shard(task))
+                bar.update(len(task.items))
+        else:
+            import multiprocessing
+
+            # spawn: a forked child would inherit TensorFlow's threads and locks.
+            ctx = multiprocessing.get_context("spawn")
+            with ctx.Pool(num_workers) as pool:
+                for info in pool.imap_unordered(convert_shard, tasks):
+                    results.append(info)
+                    bar.update(sum(len(t.items) for t in tasks if t.name == info["shard"]))
+    finally:
+        bar.close()
+    if results:
+        seconds = time.perf_counter() - start
+        logging.info(
+            "wrote %d shards, %d images in %.1f s (%.1f images/s)",
+            len(results),
+            images,
+            seconds,
+            images / max(seconds, 1e-9),
+        )
+    return results

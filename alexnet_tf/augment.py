@@ -52,3 +52,122 @@ def normalize(images, mean_rgb=IMAGENET_MEAN_RGB, std_rgb=None):
     if std_rgb is not None:
         images = images / tf.constant(std_rgb, tf.float32)
     return images
+
+
+# ---------------------------------------------------------------------------- crops
+
+RESIZE = 256  # section 2: images are resized so the shorter side is 256, centre-cropped
+CROP = 224  # section 4.1: 224x224 patches
+# Section 4.1's ten test views: the four corner patches and the centre one, in the
+# 256x256 image, as (y, x) offsets; then the same five reflected.
+CENTRE_OFFSET = ((RESIZE - CROP) // 2, (RESIZE - CROP) // 2)
+TEN_CROP_OFFSETS = (
+    (0, 0),
+    (0, RESIZE - CROP),
+    (RESIZE - CROP, 0),
+    (RESIZE - CROP, RESIZE - CROP),
+    CENTRE_OFFSET,
+)
+
+
+def crop_window(height, width, offset_yx, size=RESIZE, crop=CROP):
+    """The [y, x, h, w] window of the original image that becomes the crop x crop patch
+    at `offset_yx` of the paper's size x size image (shorter side resized to `size`,
+    central square). For a size x size original this is exactly [y, x, crop, crop]."""
+    height, width = tf.cast(height, tf.int32), tf.cast(width, tf.int32)
+    side = tf.minimum(height, width)
+    scale = tf.cast(side, tf.float32) / size
+    offset = tf.cast(offset_yx, tf.float32)
+    y = (height - side) // 2 + tf.cast(tf.round(offset[0] * scale), tf.int32)
+    x = (width - side) // 2 + tf.cast(tf.round(offset[1] * scale), tf.int32)
+    extent = tf.clip_by_value(tf.cast(tf.round(crop * scale), tf.int32), 1, side)
+    y = tf.minimum(y, height - extent)
+    x = tf.minimum(x, width - extent)
+    return tf.stack([y, x, extent, extent])
+
+
+def _to_crop_size(image, crop):
+    """Resize a square uint8 patch to crop x crop; a patch already that size is untouched."""
+    h = tf.shape(image)[0]
+    resized = tf.cond(
+        tf.equal(h, crop),
+        lambda: image,
+        lambda: tf.cast(
+            tf.clip_by_value(
+                tf.round(tf.image.resize(image, (crop, crop), antialias=True)), 0, 255
+            ),
+            tf.uint8,
+        ),
+    )
+    return tf.ensure_shape(resized, (crop, crop, 3))
+
+
+def decode_crop(image_bytes, offset_yx, size=RESIZE, crop=CROP):
+    """Encoded image -> the uint8 (crop, crop, 3) patch at `offset_yx` of its paper-size
+    version. JPEGs go through the fused `decode_and_crop_jpeg`: only the kept window is
+    decoded. Other formats (PNG, GIF, BMP) are decoded whole, then cropped."""
+
+    def jpeg():
+        shape = tf.image.extract_jpeg_shape(image_bytes)
+        window = crop_window(shape[0], shape[1], offset_yx, size, crop)
+        return tf.image.decode_and_crop_jpeg(image_bytes, window, channels=3)
+
+    def other():
+        image = tf.io.decode_image(image_bytes, channels=3, expand_animations=False)
+        shape = tf.shape(image)
+        w = crop_window(shape[0], shape[1], offset_yx, size, crop)
+        return tf.slice(image, [w[0], w[1], 0], [w[2], w[3], 3])
+
+    patch = tf.cond(tf.io.is_jpeg(image_bytes), jpeg, other)
+    return _to_crop_size(patch, crop)
+
+
+def decode_crop_square(image_bytes, offset_yx, crop=CROP):
+    """decode_crop for JPEGs already at the paper's 256x256: one fused op, no resize."""
+    window = tf.concat([tf.cast(offset_yx, tf.int32), [crop, crop]], axis=0)
+    return tf.ensure_shape(
+        tf.image.decode_and_crop_jpeg(image_bytes, window, channels=3), (crop, crop, 3)
+    )
+
+
+def random_offset(size=RESIZE, crop=CROP, seed=None):
+    """A uniform random (y, x) crop offset in [0, size - crop]."""
+    return tf.random.uniform((2,), 0, size - crop + 1, dtype=tf.int32, seed=seed)
+
+
+def flip(image, do_flip):
+    """Mirror an (H, W, C) image left-right when `do_flip` (a bool tensor) is true."""
+    return tf.cond(do_flip, lambda: tf.reverse(image, axis=[1]), lambda: image)
+
+
+def random_flip(image, seed=None):
+    """Section 4.1's horizontal reflection, with probability 1/2. Per image, inside the
+    parallel decode map: a batched uint8 reverse is slower (measured, benchmark input)."""
+    return flip(image, tf.random.uniform((), seed=seed) < 0.5)
+
+
+def decode_square(image_bytes, size=RESIZE):
+    """Encoded image -> uint8 (size, size, 3): shorter side resized to `size`, central
+    square (section 2). A size x size image is returned as decoded."""
+    image = tf.io.decode_image(image_bytes, channels=3, expand_animations=False)
+    shape = tf.shape(image)
+    side = tf.minimum(shape[0], shape[1])
+    square = tf.image.crop_to_bounding_box(
+        image, (shape[0] - side) // 2, (shape[1] - side) // 2, side, side
+    )
+    return _to_crop_size(square, size)
+
+
+def ten_crop(image, crop=CROP):
+    """(size, size, 3) image -> (10, crop, crop, 3): four corners and the centre, then
+    their reflections (section 4.1's test views), in TEN_CROP_OFFSETS order."""
+    size = image.shape[0] or RESIZE
+    offsets = TEN_CROP_OFFSETS if size == RESIZE else _offsets_for(size, crop)
+    views = [image[y : y + crop, x : x + crop] for y, x in offsets]
+    views += [tf.reverse(v, axis=[1]) for v in views]
+    return tf.stack(views)
+
+
+def _offsets_for(size, crop):
+    far, mid = size - crop, (size - crop) // 2
+    return ((0, 0), (0, far), (far, 0), (far, far), (mid, mid))

@@ -2,11 +2,14 @@
 
     python -m alexnet_tf.benchmark train --batch_size=64
     python -m alexnet_tf.benchmark convert --num_images=400
+    python -m alexnet_tf.benchmark input --data_dir=DIR
 
 `train` times full training steps (forward, backward, SGD update) of the paper model on
 a synthetic in-memory batch after a warm-up, and a large float32 matmul on the same
 cores for scale. `convert` times make_tfrecords on ImageNet-sized JPEGs (500x375, with
-the paper's resize) for each worker count up to --num_workers. Each run prints a summary
+the paper's resize) for each worker count up to --num_workers. `input` times the training
+input pipeline alone and, on the same records in the same run, a decode-only read
+(without --data_dir: the built-in demo data). Each run prints a summary
 and ends with one JSON line.
 """
 
@@ -21,7 +24,7 @@ import time
 from absl import app, flags
 
 FLAGS = flags.FLAGS
-MODES = ("train", "convert")
+MODES = ("train", "convert", "input")
 
 # PAPER.md: 724 M multiply-adds forward = 1.45 GFLOP; a training step is about 3x.
 TRAIN_GFLOP_PER_IMAGE = 4.35
@@ -42,6 +45,8 @@ flags.DEFINE_enum(
 )
 flags.DEFINE_integer("intra_op_threads", 0, "TF intra-op threads (0: TF's default).")
 flags.DEFINE_integer("inter_op_threads", 0, "TF inter-op threads (0: TF's default).")
+flags.DEFINE_string("data_dir", None, "input: TFRecords to read (default: the demo data).")
+flags.DEFINE_integer("private_threads", 0, "input: tf.data private thread pool (0: shared).")
 flags.DEFINE_integer("num_images", 400, "convert: JPEGs to generate and convert.")
 flags.DEFINE_integer("num_workers", 0, "convert: largest worker count (0: all cores).")
 flags.DEFINE_integer(
@@ -161,6 +166,36 @@ def bench_convert() -> dict:
     }
 
 
+def _images_per_sec(dataset, batch_size, steps, warmup):
+    it = iter(dataset)
+    for _ in range(warmup):
+        next(it)
+    return batch_size / _timed(lambda: next(it), steps)
+
+
+def bench_input() -> dict:
+    from alexnet_tf import data, demo_data
+
+    data_dir = FLAGS.data_dir or demo_data.prepare_demo(os.path.join("data", "demo"))["dir"]
+    bs, steps, warmup = FLAGS.batch_size, FLAGS.steps, FLAGS.warmup_steps
+    baseline = data.decode_only_dataset(data_dir, bs).repeat()
+    pipeline = data.train_dataset(
+        data_dir, bs, repeat=True, seed=0, private_threads=FLAGS.private_threads or None
+    )
+    # Alternate the two and keep each one's best, so neither gets the warmer machine.
+    base_rates, pipe_rates = [], []
+    for _ in range(3):
+        base_rates.append(_images_per_sec(baseline, bs, steps, warmup))
+        pipe_rates.append(_images_per_sec(pipeline, bs, steps, warmup))
+    base, pipe = max(base_rates), max(pipe_rates)
+    return {
+        "images_per_sec": round(pipe, 1),
+        "decode_only_images_per_sec": round(base, 1),
+        "ratio_to_decode_only": round(pipe / base, 3),
+        "data_dir": data_dir,
+    }
+
+
 def _environment() -> dict:
     import tensorflow as tf
 
@@ -180,7 +215,10 @@ def main(argv):
         tf.config.threading.set_intra_op_parallelism_threads(FLAGS.intra_op_threads)
     if FLAGS.inter_op_threads:
         tf.config.threading.set_inter_op_parallelism_threads(FLAGS.inter_op_threads)
-    result = {"benchmark": mode, **{"train": bench_train, "convert": bench_convert}[mode]()}
+    result = {
+        "benchmark": mode,
+        **{"train": bench_train, "convert": bench_convert, "input": bench_input}[mode](),
+    }
     config = {
         name: getattr(FLAGS, name)
         for name in (
@@ -197,6 +235,12 @@ def main(argv):
     result.update(config=config, **_environment())
     command = "python -m alexnet_tf.benchmark " + " ".join(sys.argv[1:])
     print(f"\n{mode}: {result['images_per_sec']} images/s", end="")
+    if "ratio_to_decode_only" in result:
+        print(
+            f" ({result['ratio_to_decode_only']}x the decode-only "
+            f"{result['decode_only_images_per_sec']} images/s)",
+            end="",
+        )
     if "images_per_sec_by_workers" in result:
         print(f" (by worker count: {result['images_per_sec_by_workers']})", end="")
     if "gflops_per_sec" in result:

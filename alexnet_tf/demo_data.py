@@ -121,19 +121,19 @@ def prepare_demo(
     data_dir: str, train_shards=8, validation_shards=2, num_workers=None, **raw_kwargs
 ) -> dict:
     """Generate the demo raw images under DATA_DIR/raw and convert them into DATA_DIR;
-    a finished conversion is reused. Returns the metadata."""
+    a finished conversion is reused. Returns the metadata, with "dir": data_dir."""
     from alexnet_tf import schema, tfrecords
 
     meta_path = os.path.join(data_dir, schema.METADATA_FILE)
     if os.path.exists(meta_path):
         with open(meta_path, encoding="utf-8") as f:
-            return json.load(f)
+            return {**json.load(f), "dir": data_dir}
     raw = os.path.join(data_dir, "raw")
     done_marker = os.path.join(raw, ".complete")
     if not os.path.exists(done_marker):
         write_raw(raw, **raw_kwargs)
         open(done_marker, "w").close()
-    return tfrecords.convert(
+    meta = tfrecords.convert(
         raw,
         data_dir,
         train_shards=train_shards,
@@ -142,6 +142,7 @@ def prepare_demo(
         names_file=os.path.join(raw, "names.txt"),
         progress=False,
     )
+    return {**meta, "dir": data_dir}
 
 
 def main(argv):

@@ -1,0 +1,239 @@
+"""The tf.data input pipeline: TFRecords (ours or the official ImageNet converters') or a
+TFDS image data set -> batches of (images, labels).
+
+    ds = train_dataset("data/imagenet", batch_size=128)
+    ds = eval_dataset("data/imagenet", batch_size=128, crops=10)
+
+Images are uint8 RGB, 0-255, 224x224 (crops=10: (B, 10, 224, 224, 3), the views in
+`augment.TEN_CROP_OFFSETS` order then their reflections); labels are 0-based int32.
+Mean subtraction and PCA lighting are not done here: they run in the model's first layer
+(`layers.ImagePreprocess`), on the accelerator, with the statistics `read_metadata`
+returns. Keeping images uint8 until they are batched is what keeps this pipeline at the
+speed of JPEG decoding.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+import tensorflow as tf
+
+from alexnet_tf import augment, schema
+
+AUTOTUNE = tf.data.AUTOTUNE
+SHUFFLE_BUFFER = 10_000  # examples; about 1.5 GB of JPEG bytes at ImageNet sizes
+CYCLE_LENGTH = 16  # shards read at once
+
+
+class DataError(ValueError):
+    """A data directory that cannot be read; raised before any pipeline runs."""
+
+
+def list_shards(data_dir: str, split: str) -> list[str]:
+    """The sorted shard files of `split`; a clear error when there are none."""
+    if split not in schema.SPLITS:
+        raise DataError(f"split must be one of {schema.SPLITS}. Received: split={split!r}")
+    if not tf.io.gfile.isdir(data_dir):
+        raise DataError(f"data_dir={data_dir} does not exist or is not a directory.")
+    files = sorted(tf.io.gfile.glob(os.path.join(data_dir, schema.shard_pattern(split))))
+    if not files:
+        raise DataError(
+            f"No {split} shards in data_dir={data_dir}: expected files named "
+            f"{schema.shard_name(split, 0, 1024)} ... (write them with "
+            "tools/make_tfrecords.py)."
+        )
+    return files
+
+
+def read_metadata(data_dir: str) -> dict:
+    """metadata.json of `data_dir` (classes, counts, mean, RGB eigen-decomposition), with
+    the ImageNet statistics of PAPER.md filled in (and logged) for what it lacks, e.g.
+    for TFRecords made by the official converters, which write no metadata."""
+    path = os.path.join(data_dir, schema.METADATA_FILE)
+    meta = {}
+    if tf.io.gfile.exists(path):
+        with tf.io.gfile.GFile(path) as f:
+            meta = json.load(f)
+    if "eigval" not in meta or "mean_rgb" not in meta:
+        logging.info(
+            "No pixel statistics in %s: using ImageNet's mean and RGB eigen-decomposition "
+            "for mean subtraction and PCA lighting",
+            path,
+        )
+        meta.setdefault("mean_rgb", list(augment.IMAGENET_MEAN_RGB))
+        meta.setdefault("eigval", list(augment.IMAGENET_EIGVAL))
+        meta.setdefault("eigvec", [list(r) for r in augment.IMAGENET_EIGVEC])
+    return meta
+
+
+def _decoder(data_dir, tfds_name):
+    """The crop decoder for this data: when metadata.json says every record is a
+    256x256 JPEG (make_tfrecords' default), the single fused op; otherwise (originals,
+    the official converters' records, TFDS) the general one that also resizes."""
+    if not tfds_name:
+        path = os.path.join(data_dir, schema.METADATA_FILE)
+        if tf.io.gfile.exists(path):
+            with tf.io.gfile.GFile(path) as f:
+                if json.load(f).get("resize") == augment.RESIZE:
+                    return augment.decode_crop_square
+    return augment.decode_crop
+
+
+def _records(files, input_context, shuffle: bool, seed, cycle_length):
+    """Shard files -> serialized records: this worker's files, interleaved."""
+    ds = tf.data.Dataset.from_tensor_slices(files)
+    if input_context and input_context.num_input_pipelines > 1:
+        # Each worker reads a disjoint subset of the shards.
+        if len(files) < input_context.num_input_pipelines:
+            raise DataError(
+                f"{len(files)} shards cannot be split over {input_context.num_input_pipelines}"
+                " input pipelines: write at least one shard per worker."
+            )
+        ds = ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
+    if shuffle:
+        ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
+    return ds.interleave(
+        tf.data.TFRecordDataset,
+        cycle_length=min(cycle_length, len(files)),
+        num_parallel_calls=AUTOTUNE,
+        deterministic=not shuffle,  # training takes records as they come
+    )
+
+
+def _options(private_threads: int | None) -> tf.data.Options:
+    options = tf.data.Options()
+    options.autotune.enabled = True
+    if private_threads:
+        # A pool of its own keeps decoding off the threads the model's ops run on.
+        options.threading.private_threadpool_size = private_threads
+    return options
+
+
+def _tfds_examples(name, split, data_dir, input_context, shuffle, seed):
+    """A TFDS image-classification data set as (JPEG/PNG bytes, label) pairs, undecoded,
+    so the same fused crop applies."""
+    import tensorflow_datasets as tfds
+
+    tfds_split = {"train": "train", "validation": "validation"}[split]
+    ds = tfds.load(
+        name,
+        split=tfds_split,
+        data_dir=data_dir,
+        shuffle_files=shuffle,
+        as_supervised=True,
+        decoders={"image": tfds.decode.SkipDecoding()},
+        read_config=tfds.ReadConfig(input_context=input_context, shuffle_seed=seed),
+        download=False,
+    )
+    return ds
+
+
+def _examples(data_dir, split, input_context, shuffle, seed, cycle_length, tfds_name):
+    """(dataset of undecoded elements, fn element -> (image bytes, int32 label)).
+
+    Parsing is left to the caller's one map function: a separate parse map costs a few
+    percent of the pipeline's speed (measured, benchmark input)."""
+    if tfds_name:
+        ds = _tfds_examples(tfds_name, split, data_dir, input_context, shuffle, seed)
+        return ds, lambda image, label: (image, tf.cast(label, tf.int32))
+    files = list_shards(data_dir, split)
+    records = _records(files, input_context, shuffle, seed, cycle_length)
+    return records, lambda record: schema.parse_example(record)[:2]
+
+
+def train_dataset(
+    data_dir: str,
+    batch_size: int,
+    *,
+    crop: bool = True,
+    flip: bool = True,
+    input_context: tf.distribute.InputContext | None = None,
+    shuffle_buffer: int = SHUFFLE_BUFFER,
+    cycle_length: int = CYCLE_LENGTH,
+    private_threads: int | None = None,
+    cache: bool = False,
+    repeat: bool = False,
+    skip_errors: bool = False,
+    seed: int | None = None,
+    tfds_name: str | None = None,
+) -> tf.data.Dataset:
+    """Training batches: random 224 crops (crop=False: the centre one) and random
+    reflections (section 4.1), (uint8 (B, 224, 224, 3), int32 (B,)). With a seed the
+    random draws repeat from run to run, though parallel decoding may pair them with
+    other examples.
+
+    batch_size is per input pipeline (per worker under a distribution strategy).
+    cache keeps the encoded records in memory after the first epoch (small data sets).
+    skip_errors drops records that fail to parse or decode, logging each.
+    """
+    if batch_size < 1:
+        raise DataError(f"batch_size must be >= 1. Received: batch_size={batch_size}")
+    ds, parse = _examples(data_dir, "train", input_context, True, seed, cycle_length, tfds_name)
+    if cache:
+        ds = ds.cache()
+    if repeat:
+        ds = ds.repeat()
+    ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    decode = _decoder(data_dir, tfds_name)
+
+    def crop_example(*element):
+        image_bytes, label = parse(*element)
+        offset = augment.random_offset(seed=seed) if crop else augment.CENTRE_OFFSET
+        image = decode(image_bytes, offset)
+        return (augment.random_flip(image, seed=seed) if flip else image), label
+
+    ds = ds.map(crop_example, num_parallel_calls=AUTOTUNE, deterministic=False)
+    if skip_errors:
+        ds = ds.ignore_errors(log_warning=True)
+    # drop_remainder: static batch shapes (XLA, TPUs) and equal per-replica batches.
+    ds = ds.batch(batch_size, drop_remainder=True)
+    return ds.prefetch(AUTOTUNE).with_options(_options(private_threads))
+
+
+def eval_dataset(
+    data_dir: str,
+    batch_size: int,
+    crops: int = 1,
+    split: str = "validation",
+    *,
+    input_context: tf.distribute.InputContext | None = None,
+    cycle_length: int = CYCLE_LENGTH,
+    private_threads: int | None = None,
+    skip_errors: bool = False,
+    tfds_name: str | None = None,
+) -> tf.data.Dataset:
+    """Evaluation batches in file order, every example exactly once (the last batch may
+    be short). crops=1: the central 224 patch; crops=10: the paper's ten views."""
+    if crops not in (1, 10):
+        raise DataError(f"crops must be 1 or 10. Received: crops={crops!r}")
+    if batch_size < 1:
+        raise DataError(f"batch_size must be >= 1. Received: batch_size={batch_size}")
+    ds, parse = _examples(data_dir, split, input_context, False, None, cycle_length, tfds_name)
+
+    decode = _decoder(data_dir, tfds_name)
+
+    def views(*element):
+        image_bytes, label = parse(*element)
+        if crops == 1:
+            return decode(image_bytes, augment.CENTRE_OFFSET), label
+        return augment.ten_crop(augment.decode_square(image_bytes)), label
+
+    ds = ds.map(views, num_parallel_calls=AUTOTUNE)
+    if skip_errors:
+        ds = ds.ignore_errors(log_warning=True)
+    ds = ds.batch(batch_size, drop_remainder=False)
+    return ds.prefetch(AUTOTUNE).with_options(_options(private_threads))
+
+
+def decode_only_dataset(data_dir: str, batch_size: int, split: str = "train"):
+    """The baseline an input pipeline is measured against: read, parse and decode every
+    JPEG whole, batch; no augmentation."""
+    files = list_shards(data_dir, split)
+    ds = _records(files, None, False, None, CYCLE_LENGTH)
+    ds = ds.map(
+        lambda r: (tf.io.decode_jpeg(schema.parse_example(r)[0], channels=3),),
+        num_parallel_calls=AUTOTUNE,
+    )
+    return ds.batch(batch_size, drop_remainder=True).prefetch(AUTOTUNE)

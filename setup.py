@@ -15,9 +15,12 @@ setup(
         "keras>=3.15,<4",
         "tensorflow-datasets>=4.9",
         "absl-py>=2.1",
+        "tensorboard>=2.21",  # training logs; TF 2.21 no longer installs it
         "numpy>=1.26",
         "pillow>=10",  # make_tfrecords: CMYK, PNG, palette and EXIF-rotated images
         "matplotlib>=3.8",  # learning curves and filter pictures
+        "tqdm>=4.60",  # make_tfrecords progress bar
+        "tensorflow-serving-api>=2.21",  # the export's warm-up records (PredictionLog)
     ],
     extras_require={
         "test": ["pytest>=8", "ruff>=0.6"],

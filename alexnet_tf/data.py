@@ -84,22 +84,25 @@ def _decoder(data_dir, tfds_name):
 def _records(files, input_context, shuffle: bool, seed, cycle_length):
     """Shard files -> serialized records: this worker's files, interleaved."""
     ds = tf.data.Dataset.from_tensor_slices(files)
-    if input_context and input_context.num_input_pipelines > 1:
+    pipelines = input_context.num_input_pipelines if input_context else 1
+    by_record = 1 < pipelines and len(files) < pipelines
+    if pipelines > 1 and not by_record:
         # Each worker reads a disjoint subset of the shards.
-        if len(files) < input_context.num_input_pipelines:
-            raise DataError(
-                f"{len(files)} shards cannot be split over {input_context.num_input_pipelines}"
-                " input pipelines: write at least one shard per worker."
-            )
-        ds = ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
+        ds = ds.shard(pipelines, input_context.input_pipeline_id)
     if shuffle:
         ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
-    return ds.interleave(
+    ds = ds.interleave(
         tf.data.TFRecordDataset,
         cycle_length=min(cycle_length, len(files)),
         num_parallel_calls=AUTOTUNE,
         deterministic=not shuffle,  # training takes records as they come
     )
+    if by_record:
+        # Fewer shards than workers: every worker reads them all and keeps every n-th
+        # record (correct, at n times the reading).
+        logging.info("%d shards for %d input pipelines: sharding by record", len(files), pipelines)
+        ds = ds.shard(pipelines, input_context.input_pipeline_id)
+    return ds
 
 
 def _options(private_threads: int | None) -> tf.data.Options:

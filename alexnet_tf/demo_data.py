@@ -57,7 +57,7 @@ def draw_image(shape: str, rng: np.random.Generator) -> Image.Image:
     draw = ImageDraw.Draw(img)
     # The shape sits near the centre, so the central square crop (section 2) keeps it.
     side = min(w, h)
-    r = side * rng.uniform(0.18, 0.32)
+    r = side * rng.uniform(0.25, 0.38)
     cx = w / 2 + rng.uniform(-0.1, 0.1) * side
     cy = h / 2 + rng.uniform(-0.1, 0.1) * side
     bg_mean = (c0 + c1) / 2

@@ -15,6 +15,9 @@ import tensorflow as tf
 from keras.src.losses import loss as keras_loss
 
 from alexnet_tf import augment
+from alexnet_tf import metrics as _metrics  # noqa: F401  (registers TopKError: compiled
+
+#   models saved by training load wherever the model class does)
 from alexnet_tf.layers import (
     ImagePreprocess,
     LocalResponseNorm,
@@ -316,7 +319,33 @@ class AlexNet(keras.Model):
         weights = self.trainable_weights
         grads = tf.gradients(scaled, [w.value for w in weights])
         self.optimizer.apply_gradients(zip(grads, weights, strict=True))
-        return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+        return self._for_reduction(self.compute_metrics(x, y, y_pred, sample_weight))
+
+    def test_step(self, data):
+        return self._for_reduction(super().test_step(data))
+
+    def _for_reduction(self, logs):
+        """Across workers Keras reduces each logged value with strategy.reduce("MEAN",
+        axis=0), which fails on the scalars metrics return; shape (1,) reduces to the
+        same scalar."""
+        if isinstance(self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            return {k: tf.reshape(v, [1]) for k, v in logs.items()}
+        return logs
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Keras builds metrics from one batch, reduced with strategy.reduce("MEAN"); across
+        several workers that reduce fails on an (images, labels) batch of per-replica
+        values. The build needs only shapes and dtypes: take this replica's part."""
+        if self._distribute_strategy is None or iterator is None:
+            return super()._maybe_symbolic_build(iterator, data_batch)
+        for _, _, it in iterator:
+            data_batch = tf.nest.map_structure(
+                lambda v: v.values[0] if isinstance(v, tf.distribute.DistributedValues) else v,
+                next(it),
+            )
+            break
+        with self.distribute_strategy.scope():
+            self._symbolic_build(data_batch=data_batch)
 
 
 def build_alexnet(num_classes=1000, tower_devices="auto", **kwargs) -> AlexNet:

@@ -1,0 +1,216 @@
+"""Keras callbacks of a training run: the paper's learning-rate rule, NaN stop, history,
+best/latest models, conv1 pictures in TensorBoard, and step backups for resume.
+
+Everything written to disk goes to a temporary name first and is renamed when complete,
+so a run killed at any moment leaves only whole files.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from alexnet_tf import visualize
+from alexnet_tf.tfrecords import atomic_write_json
+
+MONITOR = "val_top1_error"  # section 5: divide when the validation error stops improving
+
+
+def optimizer_step(model) -> int:
+    """Steps taken so far (also for distributed, e.g. mirrored, variables)."""
+    return int(model.optimizer.iterations.numpy())
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite."""
+
+
+def atomic_write_text(path: str, text: str) -> None:
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+class LearningRateControl(keras.callbacks.Callback):
+    """Section 5: "divide the learning rate by 10 when the validation error rate stopped
+    improving" (schedule "plateau", after `patience` epochs without improvement), or by
+    10 at fixed epochs (schedule "step"). Its state lives in variables, so it is saved
+    with the backup and a resumed run continues the same schedule."""
+
+    def __init__(
+        self, base_lr, schedule="plateau", boundaries=(), patience=3, min_lr=1e-5, monitor=MONITOR
+    ):
+        super().__init__()
+        self.base_lr, self.schedule, self.boundaries = base_lr, schedule, tuple(boundaries)
+        self.patience, self.min_lr, self.monitor = patience, min_lr, monitor
+        self.best = tf.Variable(math.inf, trainable=False, dtype=tf.float32, name="lr_best")
+        self.wait = tf.Variable(0, trainable=False, dtype=tf.int64, name="lr_wait")
+
+    def _set(self, lr):
+        self.model.optimizer.learning_rate.assign(lr)
+
+    @property
+    def lr(self) -> float:
+        return float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.schedule == "step":
+            drops = sum(1 for b in self.boundaries if epoch >= b)
+            self._set(self.base_lr * 0.1**drops)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        logs["learning_rate"] = self.lr
+        if self.schedule != "plateau" or self.monitor not in logs:
+            return
+        value = float(logs[self.monitor])
+        if value < float(self.best) - 1e-4:
+            self.best.assign(value)
+            self.wait.assign(0)
+            return
+        self.wait.assign_add(1)
+        if int(self.wait) >= self.patience and self.lr > self.min_lr:
+            new = max(self.lr / 10.0, self.min_lr)
+            print(
+                f"\nEpoch {epoch + 1}: {self.monitor} has not improved for "
+                f"{int(self.wait)} epochs; learning rate {self.lr:.3g} -> {new:.3g}"
+            )
+            self._set(new)
+            self.wait.assign(0)
+
+
+class StopOnNaN(keras.callbacks.Callback):
+    """Stop at the first step whose loss is NaN or infinite, before anything is saved
+    from it (this callback runs before the backup)."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            step = optimizer_step(self.model)
+            raise TrainingDiverged(
+                f"the training loss is {float(loss)} at step {step} (epoch batch {batch}); "
+                "nothing from this step was saved. Lower --learning_rate, or try "
+                "--init=caffe or --init=he --normalize_std."
+            )
+
+
+class History(keras.callbacks.Callback):
+    """history.json and history.csv in model_dir: one row per finished epoch, rewritten
+    whole (atomically) each epoch; epochs a resumed run will redo are dropped first."""
+
+    def __init__(self, model_dir: str, initial_epoch: int = 0, write: bool = True):
+        super().__init__()
+        self.json_path = os.path.join(model_dir, "history.json")
+        self.csv_path = os.path.join(model_dir, "history.csv")
+        self.write = write
+        self.rows = []
+        if os.path.exists(self.json_path):
+            with open(self.json_path, encoding="utf-8") as f:
+                self.rows = [r for r in json.load(f) if r["epoch"] < initial_epoch]
+
+    def on_epoch_end(self, epoch, logs=None):
+        row = {"epoch": epoch, **{k: float(v) for k, v in (logs or {}).items()}}
+        self.rows = [r for r in self.rows if r["epoch"] != epoch] + [row]
+        if not self.write:
+            return
+        atomic_write_json(self.json_path, self.rows)
+        keys = sorted({k for r in self.rows for k in r} - {"epoch"})
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, ["epoch", *keys])
+        writer.writeheader()
+        writer.writerows(self.rows)
+        atomic_write_text(self.csv_path, buf.getvalue())
+
+
+def save_model_atomically(model, path: str) -> None:
+    tmp = path[: -len(".keras")] + f".tmp-{os.getpid()}.keras"
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
+class ModelFiles(keras.callbacks.Callback):
+    """latest.keras after every epoch and best.keras when `monitor` improves (its best
+    value kept in best.json, so it survives a restart)."""
+
+    def __init__(self, model_dir: str, monitor: str = MONITOR, write: bool = True):
+        super().__init__()
+        self.model_dir, self.monitor, self.write = model_dir, monitor, write
+        self.best_path = os.path.join(model_dir, "best.json")
+        self.best = math.inf
+        if os.path.exists(self.best_path):
+            with open(self.best_path, encoding="utf-8") as f:
+                self.best = json.load(f)[monitor]
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.write:
+            return
+        save_model_atomically(self.model, os.path.join(self.model_dir, "latest.keras"))
+        value = (logs or {}).get(self.monitor)
+        if value is not None and float(value) < self.best:
+            self.best = float(value)
+            save_model_atomically(self.model, os.path.join(self.model_dir, "best.keras"))
+            atomic_write_json(self.best_path, {self.monitor: self.best, "epoch": epoch})
+
+
+class FilterImages(keras.callbacks.Callback):
+    """conv1's kernels (the paper's Figure 3) as a TensorBoard image after each epoch."""
+
+    def __init__(self, log_dir: str):
+        super().__init__()
+        self.writer = tf.summary.create_file_writer(os.path.join(log_dir, "filters"))
+
+    def on_epoch_end(self, epoch, logs=None):
+        grid = visualize.filter_grid(self.model, scale=3)
+        with self.writer.as_default():
+            tf.summary.image("conv1_kernels", grid[np.newaxis], step=epoch)
+        self.writer.flush()
+
+
+class StepBackup(keras.callbacks.Callback):
+    """Every `every_steps` steps and at each epoch end, a `tf.train.Checkpoint` of the
+    model, the optimizer (step count and learning rate included) and `extra` state;
+    `restore()` brings the newest back. TF writes checkpoints under temporary names and
+    renames them, and two are kept, so a kill at any moment leaves a loadable one."""
+
+    def __init__(self, directory: str, every_steps: int, extra: dict, read_directory=None):
+        super().__init__()
+        self.directory, self.every_steps, self.extra = directory, every_steps, extra
+        self.read_directory = read_directory or directory
+        self._manager = None
+
+    def _checkpoint(self):
+        if self._manager is None:
+            ckpt = tf.train.Checkpoint(
+                model=self.model, optimizer=self.model.optimizer, **self.extra
+            )
+            self._manager = tf.train.CheckpointManager(ckpt, self.directory, max_to_keep=2)
+        return self._manager
+
+    def restore(self, model) -> int:
+        """Load the newest backup into `model`; returns the step reached (0: none)."""
+        self.set_model(model)
+        latest = tf.train.latest_checkpoint(self.read_directory)
+        if latest is None:
+            return 0
+        self._checkpoint().checkpoint.restore(latest).assert_existing_objects_matched()
+        return optimizer_step(model)
+
+    def save(self):
+        self._checkpoint().save(checkpoint_number=optimizer_step(self.model))
+
+    def on_train_batch_end(self, batch, logs=None):
+        if optimizer_step(self.model) % self.every_steps == 0:
+            self.save()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.save()

@@ -1,0 +1,236 @@
+"""The training run's configuration: a frozen dataclass, validated without TensorFlow.
+
+`train.py` turns flags into a TrainConfig, `validate()` checks every value (naming the
+flag and what it accepts) before anything expensive is imported, and the run writes the
+config next to its checkpoints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import json
+import os
+
+STRATEGIES = ("default", "mirrored", "multi_worker_mirrored", "towers")
+LR_SCHEDULES = ("plateau", "step")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+ARCHITECTURES = ("two_tower", "one_tower", "one_tower_half")
+ACTIVATIONS = ("relu", "tanh")
+INITS = ("paper", "caffe", "he")
+PAPER_BATCH = 128  # section 5; the learning rate 0.01 is for this batch size
+# Fields that define the network: a model_dir holding a run with other values is refused.
+MODEL_FIELDS = ("num_classes", "architecture", "activation", "lrn", "overlapping_pool")
+
+
+class ConfigError(ValueError):
+    """A flag value that cannot work; the message names the flag and what it accepts."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    data_dir: str
+    model_dir: str
+    epochs: int = 90
+    batch_size: int = PAPER_BATCH
+    learning_rate: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    lr_schedule: str = "plateau"
+    lr_boundaries: tuple = ()  # epochs at which "step" divides the rate by 10
+    plateau_patience: int = 3
+    min_learning_rate: float = 1e-5
+    steps_per_epoch: int = 0  # 0: the train examples in metadata.json / batch_size
+    validation_steps: int = 0  # 0: the whole validation split
+    num_train_examples: int = 0  # for data without metadata.json
+    distribution_strategy: str = "default"
+    tower_devices: str = "auto"  # "auto", "none", or "DEV_A,DEV_B"
+    cpu_devices: int = 0  # split the CPU into N logical devices (placement tests)
+    mixed_precision: str = "float32"
+    jit_compile: bool = False
+    num_classes: int = 0  # 0: from metadata.json
+    architecture: str = "two_tower"
+    activation: str = "relu"
+    lrn: bool = True
+    overlapping_pool: bool = True
+    dropout: float = 0.5
+    init: str = "paper"
+    normalize_std: bool = False
+    crop: bool = True
+    flip: bool = True
+    pca_lighting: bool = True
+    pca_std: float = 0.1
+    shuffle_buffer: int = 10_000
+    private_threads: int = 0
+    cache_dataset: bool = False
+    skip_bad_records: bool = False
+    prepare_demo_data: bool = False
+    backup_every_steps: int = 100
+    seed: int = 0
+    verbose: int = 1
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=1, sort_keys=True)
+
+    @property
+    def pinned_towers(self):
+        """tower_devices as the model takes it: "auto", None or a pair."""
+        if self.tower_devices in ("auto", "none"):
+            return None if self.tower_devices == "none" else "auto"
+        return tuple(d.strip() for d in self.tower_devices.split(","))
+
+
+def _need(ok: bool, message: str):
+    if not ok:
+        raise ConfigError(message)
+
+
+def _choice(cfg, name, choices):
+    value = getattr(cfg, name)
+    _need(value in choices, f"--{name}={value} is not one of {', '.join(choices)}.")
+
+
+def _has_shards(data_dir: str, split: str) -> bool:
+    return bool(glob.glob(os.path.join(data_dir, f"{split}-?????-of-?????")))
+
+
+def tf_config_workers() -> int:
+    """Workers named by TF_CONFIG (chief included); 0 when TF_CONFIG is not set."""
+    raw = os.environ.get("TF_CONFIG")
+    if not raw:
+        return 0
+    try:
+        cluster = json.loads(raw)["cluster"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise ConfigError(f"TF_CONFIG is not valid JSON with a 'cluster' entry: {e}") from None
+    return len(cluster.get("chief", [])) + len(cluster.get("worker", []))
+
+
+def validate(cfg: TrainConfig) -> None:
+    """Raise ConfigError for the first value that cannot work."""
+    for name in ("epochs", "batch_size"):
+        _need(getattr(cfg, name) >= 1, f"--{name} must be >= 1. Received: {getattr(cfg, name)}")
+    for name in (
+        "steps_per_epoch",
+        "validation_steps",
+        "num_train_examples",
+        "num_classes",
+        "cpu_devices",
+        "private_threads",
+        "shuffle_buffer",
+    ):
+        value = getattr(cfg, name)
+        _need(value >= 0, f"--{name} must be >= 0. Received: {value}")
+    _need(cfg.learning_rate > 0, f"--learning_rate must be > 0. Received: {cfg.learning_rate}")
+    _need(0 <= cfg.momentum < 1, f"--momentum must be in [0, 1). Received: {cfg.momentum}")
+    _need(cfg.weight_decay >= 0, f"--weight_decay must be >= 0. Received: {cfg.weight_decay}")
+    _need(0 <= cfg.dropout < 1, f"--dropout must be in [0, 1). Received: {cfg.dropout}")
+    _need(cfg.pca_std >= 0, f"--pca_std must be >= 0. Received: {cfg.pca_std}")
+    _need(
+        cfg.backup_every_steps >= 1,
+        f"--backup_every_steps must be >= 1. Received: {cfg.backup_every_steps}",
+    )
+    _need(
+        cfg.plateau_patience >= 1,
+        f"--plateau_patience must be >= 1. Received: {cfg.plateau_patience}",
+    )
+    _choice(cfg, "distribution_strategy", STRATEGIES)
+    _choice(cfg, "lr_schedule", LR_SCHEDULES)
+    _choice(cfg, "mixed_precision", PRECISIONS)
+    _choice(cfg, "architecture", ARCHITECTURES)
+    _choice(cfg, "activation", ACTIVATIONS)
+    _choice(cfg, "init", INITS)
+    if cfg.lr_schedule == "step":
+        _need(bool(cfg.lr_boundaries), "--lr_schedule=step needs --lr_boundaries, e.g. 30,60,80.")
+        _need(
+            list(cfg.lr_boundaries) == sorted(set(cfg.lr_boundaries))
+            and all(0 < b < cfg.epochs for b in cfg.lr_boundaries),
+            f"--lr_boundaries must be increasing epochs in (0, --epochs={cfg.epochs}). "
+            f"Received: {','.join(map(str, cfg.lr_boundaries))}",
+        )
+
+    towers = cfg.pinned_towers
+    if isinstance(towers, tuple):
+        _need(
+            len(towers) == 2 and all(towers),
+            "--tower_devices must be 'auto', 'none' or two device names such as "
+            f"/GPU:0,/GPU:1. Received: {cfg.tower_devices}",
+        )
+    strategy = cfg.distribution_strategy
+    if strategy in ("mirrored", "multi_worker_mirrored"):
+        _need(
+            not isinstance(towers, tuple),
+            f"--distribution_strategy={strategy} replicates the whole model on every "
+            f"device, so it cannot be combined with --tower_devices={cfg.tower_devices}; "
+            "use --tower_devices=auto (or none), or --distribution_strategy=towers.",
+        )
+    if strategy == "towers":
+        _need(
+            cfg.architecture == "two_tower",
+            f"--distribution_strategy=towers needs --architecture=two_tower. "
+            f"Received: --architecture={cfg.architecture}",
+        )
+    workers = tf_config_workers()
+    if strategy == "multi_worker_mirrored":
+        _need(
+            workers >= 1,
+            "--distribution_strategy=multi_worker_mirrored needs TF_CONFIG "
+            "naming the cluster (see README, 'Multi-worker training').",
+        )
+        _need(
+            cfg.batch_size % workers == 0,
+            f"--batch_size={cfg.batch_size} is not divisible by the {workers} workers in "
+            "TF_CONFIG; the global batch is split evenly over replicas.",
+        )
+
+    _need(bool(cfg.model_dir), "--model_dir is required.")
+    if "://" not in cfg.model_dir:
+        ancestor = os.path.abspath(cfg.model_dir)
+        while not os.path.exists(ancestor):
+            ancestor = os.path.dirname(ancestor)
+        _need(
+            os.path.isdir(ancestor) and os.access(ancestor, os.W_OK),
+            f"--model_dir={cfg.model_dir} cannot be created: {ancestor} is not a writable "
+            "directory.",
+        )
+    if os.path.exists(cfg.model_dir):
+        _need(os.path.isdir(cfg.model_dir), f"--model_dir={cfg.model_dir} is not a directory.")
+        _check_model_dir(cfg)
+    _need(bool(cfg.data_dir), "--data_dir is required.")
+    if "://" not in cfg.data_dir and not cfg.prepare_demo_data:
+        _need(os.path.isdir(cfg.data_dir), f"--data_dir={cfg.data_dir} does not exist.")
+        for split in ("train", "validation"):
+            _need(
+                _has_shards(cfg.data_dir, split),
+                f"--data_dir={cfg.data_dir} holds no {split} shards ({split}-00000-of-NNNNN"
+                "); write them with tools/make_tfrecords.py.",
+            )
+        has_meta = os.path.exists(os.path.join(cfg.data_dir, "metadata.json"))
+        _need(
+            has_meta or cfg.num_classes,
+            f"--data_dir={cfg.data_dir} has no metadata.json: pass --num_classes (1000 for "
+            "ImageNet).",
+        )
+        _need(
+            has_meta or cfg.steps_per_epoch or cfg.num_train_examples,
+            f"--data_dir={cfg.data_dir} has no metadata.json: pass --num_train_examples "
+            "(1281167 for ImageNet) or --steps_per_epoch.",
+        )
+
+
+def _check_model_dir(cfg: TrainConfig) -> None:
+    path = os.path.join(cfg.model_dir, "train_config.json")
+    if not os.path.exists(path):
+        return
+    with open(path, encoding="utf-8") as f:
+        old = json.load(f)
+    diff = [
+        f"--{k}: {old.get(k)!r} there, {getattr(cfg, k)!r} now"
+        for k in MODEL_FIELDS
+        if k in old and old[k] != getattr(cfg, k) and getattr(cfg, k) != 0
+    ]
+    _need(
+        not diff,
+        f"--model_dir={cfg.model_dir} holds a run of another network "
+        f"({'; '.join(diff)}): use a new --model_dir to start a different run.",
+    )

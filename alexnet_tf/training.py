@@ -1,0 +1,269 @@
+"""The training run behind `python -m alexnet_tf.train`: plain arguments, no flags.
+
+Resume: a backup (model, optimizer, learning-rate state) is written every
+`backup_every_steps` steps and at each epoch end. A rerun restores the newest, finishes
+the interrupted epoch with the steps it still owed, then trains the remaining epochs, so
+no epoch is repeated or skipped and at most `backup_every_steps` steps are redone.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+import keras
+import tensorflow as tf
+
+from alexnet_tf import augment, data
+from alexnet_tf.callbacks import (
+    MONITOR,
+    FilterImages,
+    History,
+    LearningRateControl,
+    ModelFiles,
+    StepBackup,
+    StopOnNaN,
+    TrainingDiverged,
+)
+from alexnet_tf.config import ConfigError, TrainConfig
+from alexnet_tf.metrics import TopKError
+from alexnet_tf.model import build_alexnet
+from alexnet_tf.tfrecords import atomic_write_json
+
+__all__ = ["run", "TrainingDiverged"]
+
+
+def split_cpu(n: int) -> None:
+    """Make N logical CPU devices (to exercise two-device placement without GPUs)."""
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(n)]
+    )
+
+
+def make_strategy(name: str) -> tf.distribute.Strategy:
+    if name == "mirrored":
+        gpus = tf.config.list_logical_devices("GPU")
+        return tf.distribute.MirroredStrategy([d.name for d in gpus] or None)
+    if name == "multi_worker_mirrored":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()  # "default" and "towers" (placement is the model's)
+
+
+def worker_role(strategy) -> tuple[bool, int]:
+    """(is this the chief, task id): only the chief writes the run's files."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True, 0
+    task_type, task_id = resolver.task_type, resolver.task_id or 0
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    is_chief = task_type == "chief" or (task_type == "worker" and task_id == 0 and not has_chief)
+    return is_chief, task_id
+
+
+def build_model(config: TrainConfig, meta: dict, num_classes: int, strategy_name: str):
+    towers = config.pinned_towers if strategy_name in ("default", "towers") else None
+    if strategy_name == "towers":
+        from alexnet_tf.placement import resolve_tower_devices
+
+        if resolve_tower_devices(towers) is None:
+            raise ConfigError(
+                "--distribution_strategy=towers needs two devices, and --tower_devices="
+                f"{config.tower_devices} gives none here (devices: "
+                f"{[d.name for d in tf.config.list_logical_devices()]}); name two, e.g. "
+                "--tower_devices=/GPU:0,/GPU:1 (or --cpu_devices=2 "
+                "--tower_devices=/CPU:0,/CPU:1 to try it on a CPU)."
+            )
+    return build_alexnet(
+        num_classes,
+        tower_devices=towers,
+        architecture=config.architecture,
+        activation=config.activation,
+        lrn=config.lrn,
+        overlapping_pool=config.overlapping_pool,
+        dropout=config.dropout,
+        init=config.init,
+        weight_decay=config.weight_decay,
+        mean_rgb=meta["mean_rgb"],
+        std_rgb=augment.IMAGENET_STD_RGB if config.normalize_std else None,
+        pca_std=config.pca_std if config.pca_lighting else 0.0,
+        eigval=meta["eigval"],
+        eigvec=meta["eigvec"],
+        seed=config.seed,
+    )
+
+
+def _shard_policy(dataset, data_dir: str, split: str, workers: int):
+    """Keras distributes a plain global-batch dataset itself (over replicas, and over
+    workers by auto-sharding): by shard file when every worker can have one, else by
+    record."""
+    options = tf.data.Options()
+    policy = tf.data.experimental.AutoShardPolicy
+    enough = len(data.list_shards(data_dir, split)) >= workers
+    options.experimental_distribute.auto_shard_policy = policy.FILE if enough else policy.DATA
+    return dataset.with_options(options)
+
+
+def _datasets(config: TrainConfig, workers: int):
+    """(train, validation) datasets of global batches; train repeats forever."""
+    private = config.private_threads or None
+    train = data.train_dataset(
+        config.data_dir,
+        config.batch_size,
+        crop=config.crop,
+        flip=config.flip,
+        shuffle_buffer=config.shuffle_buffer,
+        private_threads=private,
+        cache=config.cache_dataset,
+        repeat=True,
+        skip_errors=config.skip_bad_records,
+        seed=config.seed,
+    )
+    val = data.eval_dataset(
+        config.data_dir,
+        config.batch_size,
+        crops=1,
+        private_threads=private,
+        skip_errors=config.skip_bad_records,
+    )
+    if config.validation_steps:
+        val = val.take(config.validation_steps)
+    if workers > 1:
+        train = _shard_policy(train, config.data_dir, "train", workers)
+        val = _shard_policy(val, config.data_dir, "validation", workers)
+    return train, val
+
+
+def run(config: TrainConfig) -> dict:
+    """Train as `config` says; returns the last epoch's logs."""
+    # -- devices and strategy (before any other TensorFlow work) --------------------------
+    if config.cpu_devices:
+        split_cpu(config.cpu_devices)
+    strategy = make_strategy(config.distribution_strategy)
+    replicas = strategy.num_replicas_in_sync
+    if config.batch_size % replicas:
+        raise ConfigError(
+            f"--batch_size={config.batch_size} is not divisible by the {replicas} replicas "
+            f"of --distribution_strategy={config.distribution_strategy}."
+        )
+    is_chief, task_id = worker_role(strategy)
+    keras.mixed_precision.set_global_policy(config.mixed_precision)
+    keras.utils.set_random_seed(config.seed)
+
+    # -- data ---------------------------------------------------------------------------
+    if config.prepare_demo_data and not os.path.exists(
+        os.path.join(config.data_dir, "metadata.json")
+    ):
+        from alexnet_tf.demo_data import prepare_demo
+
+        logging.info("Making the demo data set in %s (once; later runs reuse it)", config.data_dir)
+        prepare_demo(config.data_dir)
+    meta = data.read_metadata(config.data_dir)
+    num_classes = config.num_classes or len(meta.get("classes", ()))
+    num_train = meta.get("num_examples", {}).get("train") or config.num_train_examples
+    steps_per_epoch = config.steps_per_epoch or num_train // config.batch_size
+    if steps_per_epoch < 1 or num_classes < 1:
+        raise ConfigError(
+            f"--batch_size={config.batch_size} is larger than the {num_train} training "
+            f"examples in --data_dir={config.data_dir}; use a smaller batch."
+        )
+    os.makedirs(config.model_dir, exist_ok=True)
+    if is_chief:
+        atomic_write_json(
+            os.path.join(config.model_dir, "train_config.json"), json.loads(config.to_json())
+        )
+    workers = getattr(strategy.extended, "_num_workers", 1)
+    train_ds, val_ds = _datasets(config, workers)
+
+    # -- model and optimizer ------------------------------------------------------------
+    lr_control = LearningRateControl(
+        config.learning_rate,
+        config.lr_schedule,
+        config.lr_boundaries,
+        config.plateau_patience,
+        config.min_learning_rate,
+    )
+    with strategy.scope():
+        model = build_model(config, meta, num_classes, config.distribution_strategy)
+        model.compile(
+            # The paper's decay goes through the momentum: the L2 terms the model adds to
+            # the loss reproduce it exactly; Keras' weight_decay= is decoupled and would not.
+            optimizer=keras.optimizers.SGD(config.learning_rate, momentum=config.momentum),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=[TopKError(1, name="top1_error"), TopKError(5, name="top5_error")],
+            jit_compile=config.jit_compile,
+        )
+        model.optimizer.build(model.trainable_variables)
+
+    # -- resume ---------------------------------------------------------------------------
+    chief_backup = os.path.join(config.model_dir, "backup")
+    own_backup = (
+        chief_backup
+        if is_chief
+        else os.path.join(config.model_dir, "workers", f"worker-{task_id}", "backup")
+    )
+    backup = StepBackup(
+        own_backup,
+        config.backup_every_steps,
+        {"lr_best": lr_control.best, "lr_wait": lr_control.wait},
+        read_directory=chief_backup,
+    )
+    step = backup.restore(model)
+    initial_epoch, done_in_epoch = divmod(step, steps_per_epoch)
+    if step:
+        logging.info(
+            "Resuming at step %d: epoch %d, %d of its %d steps done",
+            step,
+            initial_epoch + 1,
+            done_in_epoch,
+            steps_per_epoch,
+        )
+    if initial_epoch >= config.epochs:
+        logging.info("All %d epochs are done already (step %d).", config.epochs, step)
+        return {}
+
+    # -- fit ----------------------------------------------------------------------------
+    log_dir = os.path.join(config.model_dir, "logs")
+    callbacks = [
+        lr_control,  # first: the epoch's logs get the learning rate
+        StopOnNaN(),  # before the backup: a NaN step is never saved
+        History(config.model_dir, initial_epoch, write=is_chief),
+        ModelFiles(config.model_dir, MONITOR, write=is_chief),
+        backup,  # last at epoch end: the backup covers what the files above record
+    ]
+    if is_chief:
+        callbacks[4:4] = [
+            keras.callbacks.TensorBoard(log_dir, update_freq="epoch"),
+            FilterImages(log_dir),
+        ]
+    num_val = meta.get("num_examples", {}).get("validation", 0)
+    validation_steps = config.validation_steps or (-(-num_val // config.batch_size) or None)
+    fit_args = dict(
+        validation_data=val_ds,
+        validation_steps=validation_steps,
+        callbacks=callbacks,
+        verbose=config.verbose,
+        shuffle=False,  # the dataset shuffles itself
+    )
+    logs = {}
+    if done_in_epoch:  # the rest of the interrupted epoch
+        h = model.fit(
+            train_ds,
+            epochs=initial_epoch + 1,
+            initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch - done_in_epoch,
+            **fit_args,
+        )
+        logs = {k: v[-1] for k, v in h.history.items()}
+        initial_epoch += 1
+    if initial_epoch < config.epochs:
+        h = model.fit(
+            train_ds,
+            epochs=config.epochs,
+            initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch,
+            **fit_args,
+        )
+        logs = {k: v[-1] for k, v in h.history.items()}
+    return logs

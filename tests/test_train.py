@@ -1,0 +1,306 @@
+"""Training: the CLI end to end, resume after kill -9, the paper's update rule, mixed
+precision, towers, multi-worker, NaN stop, and bad flags."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from alexnet_tf import demo_data, tfrecords
+from alexnet_tf.model import build_alexnet
+
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+@pytest.fixture(scope="module")
+def small_data(tmp_path_factory):
+    """The demo's six classes, 4 train and 2 validation images each, as TFRecords."""
+    root = tmp_path_factory.mktemp("data")
+    raw = demo_data.write_raw(str(root / "raw"), train_per_class=4, validation_per_class=2)
+    tfrecords.convert(
+        raw, str(root / "tfr"), train_shards=2, validation_shards=1, num_workers=1, progress=False
+    )
+    return str(root / "tfr")
+
+
+def _train_cmd(data_dir, model_dir, *extra):
+    return [
+        sys.executable,
+        "-m",
+        "alexnet_tf.train",
+        f"--data_dir={data_dir}",
+        f"--model_dir={model_dir}",
+        "--batch_size=4",
+        "--verbose=2",
+        "--init=he",
+        "--normalize_std",
+        *extra,
+    ]
+
+
+def _run(cmd, **kw):
+    return subprocess.run(cmd, capture_output=True, text=True, env=ENV, **kw)
+
+
+def _history(model_dir):
+    with open(os.path.join(model_dir, "history.json")) as f:
+        return json.load(f)
+
+
+def test_cli_short_run_writes_checkpoints_history_and_logs(small_data, tmp_path):
+    model_dir = str(tmp_path / "run")
+    r = _run(
+        _train_cmd(
+            small_data, model_dir, "--epochs=2", "--steps_per_epoch=2", "--backup_every_steps=1"
+        )
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    files = set(os.listdir(model_dir))
+    assert {
+        "train_config.json",
+        "history.json",
+        "history.csv",
+        "latest.keras",
+        "best.keras",
+        "best.json",
+        "backup",
+        "logs",
+    } <= files
+    hist = _history(model_dir)
+    assert [h["epoch"] for h in hist] == [0, 1]
+    for key in (
+        "loss",
+        "top1_error",
+        "top5_error",
+        "val_top1_error",
+        "val_top5_error",
+        "learning_rate",
+    ):
+        assert all(np.isfinite(h[key]) for h in hist), key
+    assert open(os.path.join(model_dir, "history.csv")).read().startswith("epoch,")
+    config = json.load(open(os.path.join(model_dir, "train_config.json")))
+    assert config["batch_size"] == 4 and config["init"] == "he"
+    latest = keras.models.load_model(os.path.join(model_dir, "latest.keras"), safe_mode=True)
+    assert latest.count_params() == 60_965_224 - 4097 * 994  # fc8 has 6 classes
+    events = [f for _, _, fs in os.walk(os.path.join(model_dir, "logs")) for f in fs]
+    assert any(f.startswith("events") for f in events)
+    assert _backup_step(model_dir) == 4  # backups are numbered by optimizer step
+
+
+def _backup_step(model_dir):
+    path = tf.train.latest_checkpoint(os.path.join(model_dir, "backup"))
+    return int(path.rsplit("-", 1)[1]) if path else 0
+
+
+def test_resume_after_kill_9_continues_at_the_right_step(small_data, tmp_path):
+    model_dir = str(tmp_path / "run")
+    cmd = _train_cmd(
+        small_data, model_dir, "--epochs=3", "--steps_per_epoch=4", "--backup_every_steps=1"
+    )
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+    deadline = time.time() + 240
+    while _backup_step(model_dir) < 5 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    killed_at = _backup_step(model_dir)
+    assert 5 <= killed_at < 12, killed_at  # mid-run, in epoch 2 or 3
+    r = _run(cmd)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert f"Resuming at step {killed_at}" in r.stderr
+    assert _backup_step(model_dir) == 12  # the same total as an uninterrupted run
+    assert [h["epoch"] for h in _history(model_dir)] == [0, 1, 2]  # none repeated or lost
+    assert not [f for f in os.listdir(model_dir) if ".tmp-" in f]
+
+
+def test_paper_weight_decay_rule_for_one_step():
+    keras.utils.set_random_seed(0)
+    lr, wd, mom = 0.01, 5e-4, 0.9
+    model = build_alexnet(3, tower_devices=None, dropout=0.0, pca_std=0, weight_decay=wd)
+    x = np.random.default_rng(0).uniform(0, 255, (2, 224, 224, 3)).astype(np.float32)
+    y = np.array([0, 2])
+    ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    watched = [model.get_layer(n) for n in ("conv1a", "conv3b", "fc6a", "fc8")]
+    w0 = {(ly.name, i): v.numpy().copy() for ly in watched for i, v in enumerate(ly.weights)}
+    with tf.GradientTape() as tape:
+        data_loss = ce(y, model(x, training=True))  # the data term only
+    grads = tape.gradient(data_loss, [v for ly in watched for v in ly.weights])
+    model.compile(optimizer=keras.optimizers.SGD(lr, momentum=mom), loss=ce, jit_compile=False)
+    model.train_on_batch(x, y)
+    g = iter(grads)
+    for layer in watched:
+        for i, var in enumerate(layer.weights):
+            w = w0[layer.name, i]
+            decay = wd if i == 0 else 0.0  # kernels decay, biases do not (as Caffe)
+            # Section 5: v <- 0.9 v - 0.0005 * lr * w - lr * grad (v starts at 0); w += v.
+            want = w + (mom * 0.0 - decay * lr * w - lr * next(g).numpy())
+            np.testing.assert_allclose(var.numpy(), want, rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_trains_with_float32_logits(policy):
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        model = build_alexnet(4, tower_devices=None, init="he", std_rgb=(58.0, 57.0, 57.0))
+        model.compile(
+            optimizer=keras.optimizers.SGD(1e-3, momentum=0.9),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            jit_compile=False,
+        )
+        x = np.random.default_rng(0).uniform(0, 255, (2, 224, 224, 3)).astype(np.float32)
+        loss = model.train_on_batch(x, np.array([0, 3]))
+        assert np.isfinite(loss)
+        assert model(x).dtype == tf.float32
+        scaled = isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+        assert scaled == (policy == "mixed_float16")
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_towers_strategy_trains_on_two_logical_cpus(small_data, tmp_path):
+    model_dir = str(tmp_path / "run")
+    r = _run(
+        _train_cmd(
+            small_data,
+            model_dir,
+            "--epochs=1",
+            "--steps_per_epoch=2",
+            "--distribution_strategy=towers",
+            "--cpu_devices=2",
+            "--tower_devices=/CPU:0,/CPU:1",
+        )
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert np.isfinite(_history(model_dir)[0]["loss"])
+    model = keras.models.load_model(os.path.join(model_dir, "latest.keras"), safe_mode=False)
+    assert model.get_config()["tower_devices"] == ["/CPU:0", "/CPU:1"]
+
+
+def _free_ports(n):
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def test_multi_worker_mirrored_two_workers_end_with_identical_weights(small_data, tmp_path):
+    model_dir = str(tmp_path / "run")
+    ports = _free_ports(2)
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+    procs = []
+    for i in range(2):
+        env = {
+            **ENV,
+            "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}),
+        }
+        cmd = _train_cmd(
+            small_data,
+            model_dir,
+            "--epochs=1",
+            "--steps_per_epoch=2",
+            "--distribution_strategy=multi_worker_mirrored",
+        )
+        procs.append(
+            subprocess.Popen(
+                cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+            )
+        )
+    outs = [p.communicate(timeout=600)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs[0][-2000:] + outs[1][-2000:]
+    chief = tf.train.load_checkpoint(os.path.join(model_dir, "backup"))
+    other = tf.train.load_checkpoint(os.path.join(model_dir, "workers", "worker-1", "backup"))
+    # The model's weights are reached through the optimizer's references to them.
+    names = [n for n in chief.get_variable_to_shape_map() if "_trainable_variables/" in n]
+    assert len(names) == 30  # a kernel and a bias for each of the 15 conv and fc layers
+    for name in names:
+        np.testing.assert_array_equal(chief.get_tensor(name), other.get_tensor(name), name)
+    assert _backup_step(model_dir) == 2
+
+
+def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_backup(small_data, tmp_path):
+    model_dir = str(tmp_path / "run")
+    r = _run(
+        _train_cmd(
+            small_data,
+            model_dir,
+            "--epochs=2",
+            "--steps_per_epoch=4",
+            "--backup_every_steps=1",
+            "--learning_rate=1e8",
+            "--weight_decay=0",
+        )
+    )
+    assert r.returncode == 1, r.stderr[-3000:]
+    assert "train: stopped: the training loss is nan at step" in r.stderr.lower()
+    ckpt = tf.train.load_checkpoint(os.path.join(model_dir, "backup"))
+    weights = [n for n in ckpt.get_variable_to_shape_map() if "_trainable_variables/" in n]
+    assert len(weights) == 30
+    for name in weights:
+        assert np.all(np.isfinite(ckpt.get_tensor(name))), name
+
+
+BAD_FLAGS = [
+    (["--batch_size=-1"], "--batch_size must be >= 1"),
+    (["--distribution_strategy=foo"], "--distribution_strategy=foo is not one of default"),
+    (["--learning_rate=abc"], "learning_rate"),
+    (["--epochs=2.5"], "epochs"),
+    (
+        ["--distribution_strategy=mirrored", "--tower_devices=/GPU:0,/GPU:1"],
+        "cannot be combined with --tower_devices",
+    ),
+    (["--lr_schedule=step"], "--lr_schedule=step needs --lr_boundaries"),
+    (["--lr_boundaries=5,x"], "--lr_boundaries must be whole epochs"),
+    (["--architecture=one_tower", "--distribution_strategy=towers"], "needs --architecture"),
+    (["--mixed_precision=fp8"], "--mixed_precision=fp8 is not one of"),
+]
+
+
+@pytest.mark.parametrize("extra, message", BAD_FLAGS)
+def test_bad_flags_exit_2_naming_the_flag(small_data, tmp_path, extra, message):
+    r = _run(_train_cmd(small_data, str(tmp_path / "run"), *extra))
+    assert r.returncode == 2, (r.returncode, r.stderr[-2000:])
+    assert message in r.stderr, r.stderr[-2000:]
+    assert not os.path.exists(tmp_path / "run")
+
+
+def test_missing_data_and_multi_worker_batch_fail_before_tensorflow(tmp_path, small_data):
+    tf_config = {
+        "cluster": {"worker": ["a:1", "b:2", "c:3"]},
+        "task": {"type": "worker", "index": 0},
+    }
+    code = f"""
+import sys, os
+os.environ["TF_CONFIG"] = {json.dumps(tf_config)!r}
+from alexnet_tf import config
+cases = [
+    dict(data_dir="{tmp_path}/none", model_dir="{tmp_path}/m"),
+    dict(data_dir="{small_data}", model_dir="{tmp_path}/a_file/m"),
+    dict(data_dir="{small_data}", model_dir="{tmp_path}/m", batch_size=4,
+         distribution_strategy="multi_worker_mirrored"),
+]
+for kw in cases:
+    try:
+        config.validate(config.TrainConfig(**kw))
+    except config.ConfigError as e:
+        print("ERR", e)
+assert "tensorflow" not in sys.modules
+"""
+    (tmp_path / "a_file").write_text("")
+    r = _run([sys.executable, "-c", code])
+    assert r.returncode == 0, r.stderr
+    lines = [line for line in r.stdout.splitlines() if line.startswith("ERR")]
+    assert len(lines) == 3
+    assert "--data_dir=" in lines[0] and "does not exist" in lines[0]
+    assert "cannot be created" in lines[1] and "a_file is not a writable directory" in lines[1]
+    assert "--batch_size=4 is not divisible by the 3 workers" in lines[2]

@@ -1,0 +1,153 @@
+"""The serving graph: encoded images in, probabilities and top-5 classes out.
+
+Shared by `export` (written as a SavedModel for TF Serving) and `predict`. The graph does
+the evaluation preprocessing itself (shorter side to 256, centre 224 crop, mean
+subtraction), so clients send JPEG or PNG bytes and need no Python.
+
+A bad request (empty bytes, not a JPEG or PNG, truncated data, a header claiming more than
+MAX_PIXELS pixels) raises tf.errors.InvalidArgumentError naming the problem, checked from
+the header before any pixel is decoded. One bad image fails its whole batch: TF Serving
+answers a batch as one, and made-up numbers for a bad image would be worse.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import tensorflow as tf
+
+from alexnet_tf import augment
+
+TOP_K = 5
+MAX_PIXELS = 40_000_000  # claimed width x height above which a request is refused
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _png_shape(image_bytes):
+    """(height, width) from a PNG's IHDR chunk (bytes 16-23, big-endian)."""
+    header = tf.io.decode_raw(tf.strings.substr(image_bytes, 16, 8), tf.uint8)
+    header = tf.cast(header, tf.int64)
+    width = header[0] * 2**24 + header[1] * 2**16 + header[2] * 2**8 + header[3]
+    height = header[4] * 2**24 + header[5] * 2**16 + header[6] * 2**8 + header[7]
+    return tf.stack([height, width])
+
+
+def decode_request(image_bytes):
+    """One request image -> uint8 (224, 224, 3), or InvalidArgumentError saying why not."""
+    length = tf.strings.length(image_bytes)
+    checks = [tf.debugging.assert_positive(length, message="empty image bytes")]
+    with tf.control_dependencies(checks):
+        is_jpeg = tf.io.is_jpeg(image_bytes)
+        is_png = tf.logical_and(
+            length >= 24, tf.equal(tf.strings.substr(image_bytes, 0, 8), PNG_SIGNATURE)
+        )
+    checks = [
+        tf.debugging.Assert(
+            tf.logical_or(is_jpeg, is_png), ["not a JPEG or PNG image (only these are accepted)"]
+        )
+    ]
+    with tf.control_dependencies(checks):
+        shape = tf.cond(
+            is_jpeg,
+            lambda: tf.cast(tf.image.extract_jpeg_shape(image_bytes)[:2], tf.int64),
+            lambda: _png_shape(image_bytes),
+        )
+    pixels = shape[0] * shape[1]
+    checks = [
+        tf.debugging.assert_positive(pixels, message="image header claims zero pixels"),
+        tf.debugging.Assert(
+            pixels <= MAX_PIXELS,
+            [f"image header claims more than {MAX_PIXELS} pixels; (height, width) =", shape],
+        ),
+    ]
+    with tf.control_dependencies(checks):
+        return augment.decode_crop(image_bytes, augment.CENTRE_OFFSET)
+
+
+def explain(error: tf.errors.OpError) -> str:
+    """The reason inside a serving error, without TensorFlow's graph-execution preamble."""
+    lines = [line.strip() for line in error.message.splitlines() if line.strip()]
+    for line in lines:
+        if "assertion failed:" in line:
+            return line.split("assertion failed:", 1)[1].strip()
+    boiler = ("Graph execution error", "Detected at node", "File ", "[[", "{{")
+    useful = [line for line in lines if not line.startswith(boiler)]
+    return (useful or lines or ["unknown error"])[0]
+
+
+def _write_lines(directory, name, lines):
+    path = os.path.join(directory, name)
+    with open(path, "w", encoding="utf-8") as f:
+        f.writelines(line.replace("\n", " ") + "\n" for line in lines)
+    return path
+
+
+class ServingModule(tf.Module):
+    """Wraps a trained (unpinned) Keras model with serving signatures."""
+
+    def __init__(self, model, class_ids, class_names):
+        super().__init__()
+        if len(class_ids) != model.output.shape[-1] or len(class_names) != len(class_ids):
+            raise ValueError(
+                f"{len(class_ids)} class ids and {len(class_names)} names for a model with "
+                f"{model.output.shape[-1]} outputs"
+            )
+        self.model = model
+        self._dir = tempfile.mkdtemp(prefix="alexnet_classes_")
+        # Assets: copied into the SavedModel's assets/ and read back when it is loaded.
+        self.class_ids_file = tf.saved_model.Asset(
+            _write_lines(self._dir, "class_ids.txt", class_ids)
+        )
+        self.class_names_file = tf.saved_model.Asset(
+            _write_lines(self._dir, "class_names.txt", class_names)
+        )
+        self.ids_table = self._table(self.class_ids_file)
+        self.names_table = self._table(self.class_names_file)
+
+    @staticmethod
+    def _table(asset):
+        init = tf.lookup.TextFileInitializer(
+            asset,
+            tf.int64,
+            tf.lookup.TextFileIndex.LINE_NUMBER,
+            tf.string,
+            tf.lookup.TextFileIndex.WHOLE_LINE,
+        )
+        return tf.lookup.StaticHashTable(init, default_value="")
+
+    def _outputs(self, images):
+        logits = self.model(images, training=False)
+        probabilities = tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)
+        k = min(TOP_K, probabilities.shape[-1])
+        top = tf.math.top_k(probabilities, k=k)
+        classes = tf.cast(top.indices, tf.int64)
+        return {
+            "probabilities": probabilities,
+            "classes": top.indices,
+            "scores": top.values,
+            "class_ids": self.ids_table.lookup(classes),
+            "class_names": self.names_table.lookup(classes),
+        }
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")])
+    def serve_bytes(self, image_bytes):
+        """serving_default: encoded JPEG/PNG images (a batch of any size)."""
+        images = tf.map_fn(
+            decode_request,
+            image_bytes,
+            fn_output_signature=tf.TensorSpec((augment.CROP, augment.CROP, 3), tf.uint8),
+        )
+        return self._outputs(images)
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None, augment.CROP, augment.CROP, 3], tf.float32, name="images")
+        ]
+    )
+    def serve_images(self, images):
+        """predict_images: RGB 224x224 crops, 0-255 floats (mean not subtracted)."""
+        return self._outputs(images)
+
+    def signatures(self):
+        return {"serving_default": self.serve_bytes, "predict_images": self.serve_images}

@@ -1,0 +1,255 @@
+"""Export for TF Serving, evaluation and prediction."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+from tensorflow.core.protobuf import saved_model_pb2
+from tensorflow_serving.apis import prediction_log_pb2
+
+from alexnet_tf import augment, data, demo_data, export, tfrecords
+from alexnet_tf.evaluate import evaluate
+from alexnet_tf.model import build_alexnet
+
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A model_dir as training leaves it (towers pinned to two CPUs), and its data."""
+    root = tmp_path_factory.mktemp("serving")
+    raw = demo_data.write_raw(str(root / "raw"), train_per_class=2, validation_per_class=2)
+    data_dir = str(root / "data")
+    tfrecords.convert(
+        raw,
+        data_dir,
+        train_shards=1,
+        validation_shards=1,
+        num_workers=1,
+        names_file=os.path.join(raw, "names.txt"),
+        progress=False,
+    )
+    model_dir = root / "run"
+    model_dir.mkdir()
+    model = build_alexnet(
+        6, tower_devices=("/CPU:0", "/CPU:1"), init="he", std_rgb=augment.IMAGENET_STD_RGB, seed=1
+    )
+    model.save(model_dir / "best.keras")
+    (model_dir / "train_config.json").write_text(json.dumps({"data_dir": data_dir}))
+    export_dir = str(root / "exports" / "alexnet")
+    version_dir = export.export(str(model_dir), export_dir)
+    return {
+        "model": model,
+        "model_dir": str(model_dir),
+        "data_dir": data_dir,
+        "export_dir": export_dir,
+        "version_dir": version_dir,
+    }
+
+
+def _jpeg(seed, size=(300, 260)):
+    rng = np.random.default_rng(seed)
+    img = Image.fromarray(rng.integers(0, 255, (*size[::-1], 3), dtype=np.uint8))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def _png(seed):
+    buf = io.BytesIO()
+    Image.new("RGB", (200, 240), (seed * 40, 30, 90)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def serve(trained):
+    return tf.saved_model.load(trained["version_dir"]).signatures["serving_default"]
+
+
+def test_layout_tf_serving_watches(trained, tmp_path):
+    v = trained["version_dir"]
+    assert os.path.basename(v) == "1"
+    for rel in (
+        "saved_model.pb",
+        "variables",
+        "assets/class_ids.txt",
+        "assets/class_names.txt",
+        "assets.extra/tf_serving_warmup_requests",
+    ):
+        assert os.path.exists(os.path.join(v, rel)), rel
+    ids = open(os.path.join(v, "assets", "class_ids.txt")).read().split()
+    assert ids == sorted(demo_data.CLASSES)
+    assert export.next_version(trained["export_dir"]) == 2
+    with pytest.raises(FileExistsError, match="never overwritten"):
+        export.export(trained["model_dir"], trained["export_dir"], version=1)
+    assert not [d for d in os.listdir(trained["export_dir"]) if d.startswith(".tmp")]
+
+
+def test_serving_default_matches_the_keras_model_on_the_centre_crop(trained, serve):
+    images = [_jpeg(0), _jpeg(1, (256, 256)), _png(2)]
+    out = serve(image_bytes=tf.constant(images))
+    crops = tf.stack([augment.decode_crop(b, augment.CENTRE_OFFSET) for b in images])
+    want = tf.nn.softmax(trained["model"](crops, training=False)).numpy()
+    np.testing.assert_allclose(out["probabilities"].numpy(), want, rtol=1e-4, atol=1e-6)
+    probs = out["probabilities"].numpy()
+    np.testing.assert_array_equal(out["classes"].numpy(), np.argsort(-probs, axis=1)[:, :5])
+    scores = out["scores"].numpy()
+    assert np.all(np.diff(scores, axis=1) <= 0)
+    names = dict(
+        zip(
+            sorted(demo_data.CLASSES),
+            [demo_data.NAMES[c] for c in sorted(demo_data.CLASSES)],
+            strict=True,
+        )
+    )
+    for ids, nms in zip(out["class_ids"].numpy(), out["class_names"].numpy(), strict=True):
+        assert [names[i.decode()] for i in ids] == [n.decode() for n in nms]
+    one = serve(image_bytes=tf.constant(images[:1]))  # batch of 1
+    np.testing.assert_allclose(one["probabilities"].numpy(), probs[:1], rtol=1e-5)
+
+
+def test_float_signature(trained):
+    fn = tf.saved_model.load(trained["version_dir"]).signatures["predict_images"]
+    x = np.random.default_rng(0).uniform(0, 255, (2, 224, 224, 3)).astype(np.float32)
+    want = tf.nn.softmax(trained["model"](x, training=False)).numpy()
+    np.testing.assert_allclose(
+        fn(images=tf.constant(x))["probabilities"], want, rtol=1e-4, atol=1e-6
+    )
+
+
+def _png_claiming(width, height):
+    """A PNG signature and IHDR claiming width x height, and nothing after."""
+    ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + b"\x08\x02\x00\x00\x00"
+    return b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\x0dIHDR" + ihdr + b"\x00" * 4
+
+
+def _gif():
+    buf = io.BytesIO()
+    Image.new("RGB", (10, 10)).save(buf, "GIF")
+    return buf.getvalue()
+
+
+BAD = {
+    "empty": (b"", "empty image bytes"),
+    "random": (bytes(range(256)) * 4, "not a JPEG or PNG"),
+    "gif": (None, "not a JPEG or PNG"),
+    "truncated_jpeg": (None, "Invalid JPEG data"),
+    "truncated_png": (None, "Invalid PNG data"),
+    "huge_png": (_png_claiming(100_000, 100_000), "more than 40000000 pixels"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD))
+def test_bad_requests_raise_invalid_argument(serve, kind):
+    payload, message = BAD[kind]
+    payload = (
+        payload
+        if payload is not None
+        else {
+            "gif": _gif,
+            "truncated_jpeg": lambda: _jpeg(3)[:400],
+            "truncated_png": lambda: _png(1)[:60],
+        }[kind]()
+    )
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        serve(image_bytes=tf.constant([payload]))
+    with pytest.raises(tf.errors.InvalidArgumentError):  # a bad image fails its batch
+        serve(image_bytes=tf.constant([_jpeg(0), payload]))
+    out = serve(image_bytes=tf.constant([_jpeg(0)]))  # and the server goes on
+    assert out["probabilities"].shape == (1, 6)
+
+
+def test_export_has_no_device_pinning_and_no_absolute_paths(trained):
+    raw = open(os.path.join(trained["version_dir"], "saved_model.pb"), "rb").read()
+    sm = saved_model_pb2.SavedModel.FromString(raw)
+    graph = sm.meta_graphs[0].graph_def
+    functions = graph.library.function
+    # TF pins its own checkpoint save/restore functions to CPU:0 in every SavedModel;
+    # every op of the model and the serving signatures must carry no device.
+    saver = ("_traced_save", "_traced_restore")
+    serving = [
+        n for f in functions if not any(s in f.signature.name for s in saver) for n in f.node_def
+    ]
+    assert len(serving) > 100 and not [n.name for n in serving if n.device]
+    everything = list(graph.node) + [n for f in functions for n in f.node_def]
+    assert not [n.device for n in everything if "CPU:1" in n.device or "GPU" in n.device]
+    for path in (trained["model_dir"], trained["data_dir"], "/tmp/alexnet_classes_"):
+        assert path.encode() not in raw
+
+
+def test_warmup_file_holds_prediction_logs(trained):
+    path = os.path.join(trained["version_dir"], "assets.extra", "tf_serving_warmup_requests")
+    logs = [
+        prediction_log_pb2.PredictionLog.FromString(r.numpy())
+        for r in tf.data.TFRecordDataset(path)
+    ]
+    assert 1 <= len(logs) <= 1000
+    for log in logs:
+        request = log.predict_log.request
+        assert request.model_spec.signature_name == "serving_default"
+        images = tf.make_ndarray(request.inputs["image_bytes"])
+        assert tf.io.is_jpeg(images[0]).numpy()
+
+
+def test_evaluate_counts_every_example_and_ten_crops_of_a_constant_image(trained):
+    ds = data.eval_dataset(trained["data_dir"], batch_size=5)  # 12 images: 5, 5, 2
+    result = evaluate(trained["model"], ds, crops=1, per_class=True)
+    assert result["num_examples"] == 12
+    assert 0 <= result["top1_error"] <= 1 and result["top5_error"] <= result["top1_error"]
+    assert len(result["per_class_accuracy"]) == 6
+    constant = tf.fill((2, 256, 256, 3), tf.constant(90, tf.uint8))
+    ten = tf.stack([augment.ten_crop(c) for c in constant])
+    one = constant[:, 16:240, 16:240]
+    labels = tf.constant([0, 3])
+    r10 = evaluate(trained["model"], [(ten, labels)], crops=10)
+    r1 = evaluate(trained["model"], [(one, labels)], crops=1)
+    assert r10 == {**r1, "crops": 10}
+
+
+def test_evaluate_and_predict_clis(trained, tmp_path):
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "alexnet_tf.evaluate",
+            f"--model_dir={trained['model_dir']}",
+            "--crops=10",
+            "--batch_size=5",
+        ],
+        capture_output=True,
+        text=True,
+        env=ENV,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    result = json.load(open(os.path.join(trained["model_dir"], "eval_validation_10crop.json")))
+    assert set(result) == {"top1_error", "top5_error", "num_examples", "crops", "checkpoint"}
+    assert result["num_examples"] == 12 and result["crops"] == 10
+    good, bad = tmp_path / "a.jpg", tmp_path / "b.jpg"
+    good.write_bytes(_jpeg(5))
+    bad.write_text("not an image")
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "alexnet_tf.predict",
+            f"--model={trained['export_dir']}",
+            "--json",
+            str(good),
+            str(bad),
+        ],
+        capture_output=True,
+        text=True,
+        env=ENV,
+    )
+    assert r.returncode == 1
+    out = json.loads(r.stdout)
+    assert [o["file"] for o in out] == [str(good), str(bad)]
+    assert len(out[0]["predictions"]) == 5 and "not a JPEG or PNG" in out[1]["error"]
+    total = sum(p["probability"] for p in out[0]["predictions"])
+    assert 0 < total <= 1.0001

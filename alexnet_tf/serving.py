@@ -13,6 +13,7 @@ answers a batch as one, and made-up numbers for a bad image would be worse.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 
 import tensorflow as tf
@@ -70,7 +71,8 @@ def explain(error: tf.errors.OpError) -> str:
     lines = [line.strip() for line in error.message.splitlines() if line.strip()]
     for line in lines:
         if "assertion failed:" in line:
-            return line.split("assertion failed:", 1)[1].strip()
+            reason = line.split("assertion failed:", 1)[1].strip()
+            return re.sub(r"^\[([^\[\]]*)\]", r"\1", reason)  # drop the message's brackets
     boiler = ("Graph execution error", "Detected at node", "File ", "[[", "{{")
     useful = [line for line in lines if not line.startswith(boiler)]
     return (useful or lines or ["unknown error"])[0]

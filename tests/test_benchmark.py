@@ -1,0 +1,59 @@
+"""Every benchmark mode runs and reports its JSON line (figures are not asserted: speed is
+measured by the benchmarks themselves, not by timed tests)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from alexnet_tf import demo_data, tfrecords
+
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bench")
+    raw = demo_data.write_raw(str(root / "raw"), train_per_class=2, validation_per_class=1)
+    tfrecords.convert(
+        raw, str(root / "tfr"), train_shards=2, validation_shards=1, num_workers=1, progress=False
+    )
+    return str(root / "tfr")
+
+
+CASES = {
+    "train": (["--batch_size=2", "--matmul_size=256"], ["gflops_per_sec", "fraction_of_matmul"]),
+    "input": (["--batch_size=2"], ["ratio_to_decode_only", "naive_ratio_to_decode_only"]),
+    "end_to_end": (["--batch_size=2"], ["ratio_to_synthetic", "epoch_seconds_by_steps"]),
+    "serve": (
+        ["--batch_size=2", "--num_classes=10"],
+        ["latency_ms_batch1", "preprocessing_overhead_batch1"],
+    ),
+    "convert": (["--num_images=8", "--num_workers=1"], ["images_per_sec_by_workers"]),
+}
+
+
+@pytest.mark.parametrize("mode", sorted(CASES))
+def test_benchmark_mode_reports_json(mode, records, tmp_path):
+    extra, keys = CASES[mode]
+    cmd = [
+        sys.executable,
+        "-m",
+        "alexnet_tf.benchmark",
+        mode,
+        "--steps=1",
+        "--warmup_steps=1",
+        f"--data_dir={records}",
+        *extra,
+    ]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=ENV, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    lines = r.stdout.strip().splitlines()
+    assert lines[-2].startswith(f"reproduce with: python -m alexnet_tf.benchmark {mode}")
+    result = json.loads(lines[-1])
+    assert result["benchmark"] == mode and result["images_per_sec"] > 0
+    assert result["cpu_count"] == os.cpu_count() and result["tf_version"]
+    for key in keys:
+        assert key in result, key

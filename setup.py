@@ -23,6 +23,6 @@ setup(
         "tensorflow-serving-api>=2.21",  # the export's warm-up records (PredictionLog)
     ],
     extras_require={
-        "test": ["pytest>=8", "ruff>=0.6"],
+        "test": ["pytest>=8", "ruff>=0.6", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6"],
     },
 )

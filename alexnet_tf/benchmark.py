@@ -8,6 +8,7 @@ version, CPU count). Timings follow --warmup_steps untimed steps.
     python -m alexnet_tf.benchmark end_to_end [--data_dir=DIR]  # model.fit on TFRecords
     python -m alexnet_tf.benchmark serve                        # the SavedModel's latency
     python -m alexnet_tf.benchmark convert --num_images=2000    # make_tfrecords by workers
+    python -m alexnet_tf.benchmark layout                       # NHWC vs NCHW convolutions
 
 Without --data_dir, `input` and `end_to_end` use the built-in demo data (made on first use
 in data/demo). --profile writes a TensorBoard profiler trace of the timed steps.
@@ -25,7 +26,7 @@ import time
 from absl import app, flags
 
 FLAGS = flags.FLAGS
-MODES = ("train", "input", "end_to_end", "serve", "convert")
+MODES = ("train", "input", "end_to_end", "serve", "convert", "layout")
 
 # PAPER.md: 724 M multiply-adds forward = 1.45 GFLOP per image; a training step is ~3x.
 FORWARD_GFLOP_PER_IMAGE = 1.45
@@ -380,12 +381,60 @@ def bench_convert():
     return result, summary
 
 
+def bench_layout():
+    """Forward + backward of each of AlexNet's conv layers (per-tower shapes) in
+    channels-last (NHWC, the default) and channels-first (NCHW) layout."""
+    import tensorflow as tf
+
+    # (input H=W, input channels, kernel, filters, stride) per tower, PAPER.md's table.
+    layers = {
+        "conv1": (228, 3, 11, 48, 4),
+        "conv2": (27, 48, 5, 128, 1),
+        "conv3": (13, 256, 3, 192, 1),
+        "conv4": (13, 192, 3, 192, 1),
+        "conv5": (13, 192, 3, 128, 1),
+    }
+    bs = FLAGS.batch_size
+    seconds = {}
+    for fmt in ("NHWC", "NCHW"):
+        total = 0.0
+        for size, cin, k, cout, stride in layers.values():
+            shape = (bs, size, size, cin) if fmt == "NHWC" else (bs, cin, size, size)
+            x = tf.random.normal(shape)
+            w = tf.Variable(tf.random.normal((k, k, cin, cout)) * 0.01)
+            padding = "VALID" if k == 11 else "SAME"
+
+            @tf.function
+            def step(x=x, w=w, padding=padding, stride=stride, fmt=fmt):
+                with tf.GradientTape() as tape:
+                    y = tf.nn.conv2d(x, w, stride, padding, data_format=fmt)
+                    loss = tf.reduce_sum(y * y)
+                return tape.gradient(loss, w)
+
+            for _ in range(FLAGS.warmup_steps):
+                step().numpy()
+            total += _timed(lambda step=step: step().numpy(), FLAGS.steps)
+        seconds[fmt] = total
+    result = {
+        "images_per_sec": round(bs / seconds["NHWC"], 1),
+        "nchw_images_per_sec": round(bs / seconds["NCHW"], 1),
+        "nchw_relative_time": round(seconds["NCHW"] / seconds["NHWC"], 3),
+    }
+    summary = (
+        f"the five conv layers, forward + backward, batch {bs}: NHWC "
+        f"{seconds['NHWC'] * 1e3:.0f} ms, NCHW {seconds['NCHW'] * 1e3:.0f} ms "
+        f"({result['nchw_relative_time']}x)"
+    )
+    return result, summary
+
+
 BENCHMARKS = {
     "train": bench_train,
     "input": bench_input,
     "end_to_end": bench_end_to_end,
     "serve": bench_serve,
     "convert": bench_convert,
+    "layout": bench_layout,
 }
 CONFIG_FLAGS = (
     "batch_size",

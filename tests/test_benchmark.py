@@ -32,6 +32,7 @@ CASES = {
         ["latency_ms_batch1", "preprocessing_overhead_batch1"],
     ),
     "convert": (["--num_images=8", "--num_workers=1"], ["images_per_sec_by_workers"]),
+    "layout": (["--batch_size=2"], ["nchw_relative_time"]),
 }
 
 

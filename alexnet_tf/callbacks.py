@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from alexnet_tf import visualize
-from alexnet_tf.tfrecords import atomic_write_json
+from alexnet_tf.files import atomic_write_json, atomic_write_text
 
 MONITOR = "val_top1_error"  # section 5: divide when the validation error stops improving
 
@@ -30,15 +30,6 @@ def optimizer_step(model) -> int:
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite."""
-
-
-def atomic_write_text(path: str, text: str) -> None:
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 class LearningRateControl(keras.callbacks.Callback):

@@ -89,7 +89,7 @@ def main(argv):
     import json
 
     from alexnet_tf import data, saving
-    from alexnet_tf.tfrecords import atomic_write_json
+    from alexnet_tf.files import atomic_write_json
 
     data_dir = FLAGS.data_dir
     if not data_dir:

@@ -16,6 +16,7 @@ from keras.src.losses import loss as keras_loss
 
 from alexnet_tf import augment
 from alexnet_tf import metrics as _metrics  # noqa: F401  (registers TopKError: compiled
+from alexnet_tf.config import ACTIVATIONS, ARCHITECTURES, INITS  # TF-free: flags check them too
 
 #   models saved by training load wherever the model class does)
 from alexnet_tf.layers import (
@@ -47,10 +48,6 @@ FC_UNITS = 2048  # per tower; 4096 in all (section 3.5)
 # Layers whose bias starts at 1 in the paper (section 5); the others start at 0.
 BIAS_ONE_LAYERS = ("conv2", "conv4", "conv5", "fc6", "fc7")
 INIT_STD = 0.01  # section 5: weights ~ N(0, 0.01)
-
-ARCHITECTURES = ("two_tower", "one_tower", "one_tower_half")
-INITS = ("paper", "caffe", "he")
-ACTIVATIONS = ("relu", "tanh")
 
 
 def _initializers(init: str, layer: str):

@@ -25,6 +25,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from alexnet_tf import schema
+from alexnet_tf.files import atomic_write_json
 
 JPEG_QUALITY = 90  # re-encoding quality for resized or converted images
 RESIZE = 256  # section 2: shorter side to 256, then the central 256x256 crop
@@ -303,20 +304,6 @@ class ShardTask:
     @property
     def info_path(self) -> str:
         return os.path.join(self.output_dir, STATS_FILE_DIR, self.name + ".json")
-
-
-def _atomic_write_bytes(path: str, data: bytes) -> None:
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def atomic_write_json(path: str, obj) -> None:
-    """Write JSON under a temporary name, then rename: readers never see half a file."""
-    _atomic_write_bytes(path, (json.dumps(obj, indent=1) + "\n").encode("utf-8"))
 
 
 def convert_shard(task: ShardTask) -> dict:

@@ -27,9 +27,9 @@ from alexnet_tf.callbacks import (
     TrainingDiverged,
 )
 from alexnet_tf.config import ConfigError, TrainConfig
+from alexnet_tf.files import atomic_write_json
 from alexnet_tf.metrics import TopKError
 from alexnet_tf.model import build_alexnet
-from alexnet_tf.tfrecords import atomic_write_json
 
 __all__ = ["run", "TrainingDiverged"]
 

@@ -8,19 +8,12 @@ import sys
 
 import pytest
 
-from alexnet_tf import demo_data, tfrecords
-
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
 @pytest.fixture(scope="module")
-def records(tmp_path_factory):
-    root = tmp_path_factory.mktemp("bench")
-    raw = demo_data.write_raw(str(root / "raw"), train_per_class=2, validation_per_class=1)
-    tfrecords.convert(
-        raw, str(root / "tfr"), train_shards=2, validation_shards=1, num_workers=1, progress=False
-    )
-    return str(root / "tfr")
+def records(demo_records):
+    return demo_records(2, 1)
 
 
 CASES = {

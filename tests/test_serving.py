@@ -13,7 +13,7 @@ from PIL import Image
 from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow_serving.apis import prediction_log_pb2
 
-from alexnet_tf import augment, data, demo_data, export, tfrecords
+from alexnet_tf import augment, data, demo_data, export
 from alexnet_tf.evaluate import evaluate
 from alexnet_tf.model import build_alexnet
 
@@ -21,20 +21,10 @@ ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(tmp_path_factory, demo_records):
     """A model_dir as training leaves it (towers pinned to two CPUs), and its data."""
     root = tmp_path_factory.mktemp("serving")
-    raw = demo_data.write_raw(str(root / "raw"), train_per_class=2, validation_per_class=2)
-    data_dir = str(root / "data")
-    tfrecords.convert(
-        raw,
-        data_dir,
-        train_shards=1,
-        validation_shards=1,
-        num_workers=1,
-        names_file=os.path.join(raw, "names.txt"),
-        progress=False,
-    )
+    data_dir = demo_records(2, 2, train_shards=1, validation_shards=1)
     model_dir = root / "run"
     model_dir.mkdir()
     model = build_alexnet(

@@ -14,21 +14,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from alexnet_tf import demo_data, tfrecords
 from alexnet_tf.model import build_alexnet
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
 @pytest.fixture(scope="module")
-def small_data(tmp_path_factory):
+def small_data(demo_records):
     """The demo's six classes, 4 train and 2 validation images each, as TFRecords."""
-    root = tmp_path_factory.mktemp("data")
-    raw = demo_data.write_raw(str(root / "raw"), train_per_class=4, validation_per_class=2)
-    tfrecords.convert(
-        raw, str(root / "tfr"), train_shards=2, validation_shards=1, num_workers=1, progress=False
-    )
-    return str(root / "tfr")
+    return demo_records(4, 2)
 
 
 def _train_cmd(data_dir, model_dir, *extra):

@@ -18,6 +18,7 @@ PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 ARCHITECTURES = ("two_tower", "one_tower", "one_tower_half")
 ACTIVATIONS = ("relu", "tanh")
 INITS = ("paper", "caffe", "he")
+RUN_CONFIG_FILE = "train_config.json"  # written next to the checkpoints
 PAPER_BATCH = 128  # section 5; the learning rate 0.01 is for this batch size
 # Fields that define the network: a model_dir holding a run with other values is refused.
 MODEL_FIELDS = ("num_classes", "architecture", "activation", "lrn", "overlapping_pool")
@@ -219,7 +220,7 @@ def validate(cfg: TrainConfig) -> None:
 
 
 def _check_model_dir(cfg: TrainConfig) -> None:
-    path = os.path.join(cfg.model_dir, "train_config.json")
+    path = os.path.join(cfg.model_dir, RUN_CONFIG_FILE)
     if not os.path.exists(path):
         return
     with open(path, encoding="utf-8") as f:

@@ -47,15 +47,21 @@ def list_shards(data_dir: str, split: str) -> list[str]:
     return files
 
 
+def metadata_file(data_dir: str) -> dict:
+    """metadata.json of `data_dir` as written, or {} when there is none."""
+    path = os.path.join(data_dir, schema.METADATA_FILE)
+    if not tf.io.gfile.exists(path):
+        return {}
+    with tf.io.gfile.GFile(path) as f:
+        return json.load(f)
+
+
 def read_metadata(data_dir: str) -> dict:
     """metadata.json of `data_dir` (classes, counts, mean, RGB eigen-decomposition), with
     the ImageNet statistics of PAPER.md filled in (and logged) for what it lacks, e.g.
     for TFRecords made by the official converters, which write no metadata."""
+    meta = metadata_file(data_dir)
     path = os.path.join(data_dir, schema.METADATA_FILE)
-    meta = {}
-    if tf.io.gfile.exists(path):
-        with tf.io.gfile.GFile(path) as f:
-            meta = json.load(f)
     if "eigval" not in meta or "mean_rgb" not in meta:
         logging.info(
             "No pixel statistics in %s: using ImageNet's mean and RGB eigen-decomposition "
@@ -72,12 +78,8 @@ def _decoder(data_dir, tfds_name):
     """The crop decoder for this data: when metadata.json says every record is a
     256x256 JPEG (make_tfrecords' default), the single fused op; otherwise (originals,
     the official converters' records, TFDS) the general one that also resizes."""
-    if not tfds_name:
-        path = os.path.join(data_dir, schema.METADATA_FILE)
-        if tf.io.gfile.exists(path):
-            with tf.io.gfile.GFile(path) as f:
-                if json.load(f).get("resize") == augment.RESIZE:
-                    return augment.decode_crop_square
+    if not tfds_name and metadata_file(data_dir).get("resize") == augment.RESIZE:
+        return augment.decode_crop_square
     return augment.decode_crop
 
 

@@ -86,16 +86,11 @@ def main(argv):
         fail(f"--crops must be 1 or 10. Received: {FLAGS.crops}")
     if FLAGS.batch_size < 1:
         fail(f"--batch_size must be >= 1. Received: {FLAGS.batch_size}")
-    import json
-
     from alexnet_tf import data, saving
     from alexnet_tf.files import atomic_write_json
 
-    data_dir = FLAGS.data_dir
-    if not data_dir:
-        with open(os.path.join(FLAGS.model_dir, "train_config.json"), encoding="utf-8") as f:
-            data_dir = json.load(f)["data_dir"]
     try:
+        data_dir = FLAGS.data_dir or saving.run_data_dir(FLAGS.model_dir)
         path = saving.resolve_checkpoint(FLAGS.model_dir, FLAGS.checkpoint)
         dataset = data.eval_dataset(data_dir, FLAGS.batch_size, FLAGS.crops, FLAGS.split)
     except (FileNotFoundError, data.DataError) as e:

@@ -6,6 +6,8 @@ import json
 import os
 import zipfile
 
+from alexnet_tf import data
+from alexnet_tf.config import RUN_CONFIG_FILE
 from alexnet_tf.model import AlexNet
 
 CHECKPOINTS = ("best", "latest")
@@ -37,14 +39,20 @@ def load_for_inference(path: str) -> AlexNet:
     return model
 
 
+def run_data_dir(model_dir: str) -> str:
+    """The --data_dir a training run in `model_dir` used (from its train_config.json)."""
+    path = os.path.join(model_dir, RUN_CONFIG_FILE)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} does not exist: pass --data_dir.")
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)["data_dir"]
+
+
 def read_class_list(model_dir: str, num_classes: int) -> tuple[list[str], list[str]]:
     """(class ids, names) from the training data's metadata.json named in the run's
     train_config.json; numbered placeholders when the data is not reachable."""
     try:
-        with open(os.path.join(model_dir, "train_config.json"), encoding="utf-8") as f:
-            data_dir = json.load(f)["data_dir"]
-        with open(os.path.join(data_dir, "metadata.json"), encoding="utf-8") as f:
-            meta = json.load(f)
+        meta = data.metadata_file(run_data_dir(model_dir))
         ids, names = meta["classes"], meta.get("names", meta["classes"])
         if len(ids) == num_classes:
             return list(ids), list(names)

@@ -15,7 +15,7 @@ import os
 import keras
 import tensorflow as tf
 
-from alexnet_tf import augment, data
+from alexnet_tf import augment, data, schema
 from alexnet_tf.callbacks import (
     MONITOR,
     FilterImages,
@@ -26,7 +26,7 @@ from alexnet_tf.callbacks import (
     StopOnNaN,
     TrainingDiverged,
 )
-from alexnet_tf.config import ConfigError, TrainConfig
+from alexnet_tf.config import RUN_CONFIG_FILE, ConfigError, TrainConfig
 from alexnet_tf.files import atomic_write_json
 from alexnet_tf.metrics import TopKError
 from alexnet_tf.model import build_alexnet
@@ -153,7 +153,7 @@ def run(config: TrainConfig) -> dict:
 
     # -- data ---------------------------------------------------------------------------
     if config.prepare_demo_data and not os.path.exists(
-        os.path.join(config.data_dir, "metadata.json")
+        os.path.join(config.data_dir, schema.METADATA_FILE)
     ):
         from alexnet_tf.demo_data import prepare_demo
 
@@ -171,7 +171,7 @@ def run(config: TrainConfig) -> dict:
     os.makedirs(config.model_dir, exist_ok=True)
     if is_chief:
         atomic_write_json(
-            os.path.join(config.model_dir, "train_config.json"), json.loads(config.to_json())
+            os.path.join(config.model_dir, RUN_CONFIG_FILE), json.loads(config.to_json())
         )
     workers = getattr(strategy.extended, "_num_workers", 1)
     train_ds, val_ds = _datasets(config, workers)

@@ -38,7 +38,7 @@ def evaluate(model, dataset, crops: int = 1, per_class: bool = False) -> dict:
 
     num_classes = model.output.shape[-1]
 
-    @tf.function
+    @tf.function(reduce_retracing=True)  # the last batch may be short
     def probabilities(images):
         if crops == 1:
             return tf.nn.softmax(model(images, training=False), axis=-1)

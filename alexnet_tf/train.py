@@ -84,6 +84,11 @@ flags.DEFINE_boolean("prepare_demo_data", False, "Make the demo data in --data_d
 flags.DEFINE_integer("backup_every_steps", _D.backup_every_steps, "Steps between backups.")
 flags.DEFINE_integer("seed", _D.seed, "Random seed (weights, augmentation).")
 flags.DEFINE_integer("verbose", _D.verbose, "Keras fit verbosity: 0, 1 (bar), 2 (a line).")
+flags.DEFINE_boolean(
+    "check_only",
+    False,
+    "Validate the flags, print the run's configuration as JSON and exit (no TensorFlow).",
+)
 
 
 def config_from_flags() -> cfg_lib.TrainConfig:
@@ -122,6 +127,9 @@ def main(argv):
         cfg_lib.validate(config)
     except cfg_lib.ConfigError as e:
         usage_error(str(e))
+    if FLAGS.check_only:
+        print(config.to_json())
+        return
     from alexnet_tf import training  # TensorFlow starts here, after validation
 
     try:

@@ -1,0 +1,140 @@
+"""tools/run_ablations.py end to end on tiny settings: two variants, one seed, four steps
+each; the report holds the runs' numbers, and a rerun reuses them."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from alexnet_tf import ablations
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+TINY = [
+    "--epochs=2",
+    "--steps_per_epoch=2",
+    "--batch_size=4",
+    "--validation_steps=1",
+    "--nocache_dataset",
+]
+
+
+def _tool(data_dir, out, *extra):
+    cmd = [
+        sys.executable,
+        os.path.join(ROOT, "tools", "run_ablations.py"),
+        f"--flagfile={os.path.join(ROOT, 'configs', 'demo.flags')}",
+        f"--data_dir={data_dir}",
+        f"--out={out}",
+        *extra,
+    ]
+    return subprocess.run(cmd, capture_output=True, text=True, env=ENV, cwd=ROOT)
+
+
+@pytest.fixture(scope="module")
+def study(demo_records, tmp_path_factory):
+    data_dir = demo_records(2, 1)
+    out = str(tmp_path_factory.mktemp("ablations") / "study")
+    r = _tool(data_dir, out, "--seeds=1", "--variants=paper,tanh", *TINY)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    return data_dir, out, r
+
+
+def _row(table: str, variant: str) -> list[str]:
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if cells[0] == variant:
+            return cells
+    raise AssertionError(f"no row for {variant} in\n{table}")
+
+
+def test_report_holds_the_runs_numbers(study):
+    _, out, _ = study
+    with open(os.path.join(out, "ablations.md"), encoding="utf-8") as f:
+        table = f.read()
+    with open(os.path.join(out, "results.json"), encoding="utf-8") as f:
+        results = json.load(f)
+    assert set(results["variants"]) == {"paper", "tanh"}
+    for variant in ("paper", "tanh"):
+        run_dir = os.path.join(out, "runs", f"{variant}-seed0")
+        with open(os.path.join(run_dir, "history.json"), encoding="utf-8") as f:
+            history = json.load(f)
+        with open(os.path.join(run_dir, ablations.RUN_FILE), encoding="utf-8") as f:
+            record = json.load(f)
+        with open(os.path.join(run_dir, "train_config.json"), encoding="utf-8") as f:
+            config = json.load(f)
+        assert [h["epoch"] for h in history] == [0, 1]
+        assert config["activation"] == ("tanh" if variant == "tanh" else "relu")
+        assert config["epochs"] == 2 and config["seed"] == 0
+        (seed,) = results["variants"][variant]
+        assert seed["history"] == history
+        assert seed["final_train_top1"] == history[-1]["top1_error"]
+        assert seed["centre_top1"] == record["centre"]["top1_error"]
+        assert record["centre"]["num_examples"] == 6 and record["ten_crop"]["crops"] == 10
+        row = _row(table, variant)
+        assert row[2] == f"{record['centre']['top1_error']:.3f}"
+        assert row[3] == f"{record['centre']['top5_error']:.3f}"
+        assert row[4] == f"{record['ten_crop']['top1_error']:.3f}"
+        assert row[8] == f"{history[-1]['top1_error']:.3f}"
+        assert row[11] == f"{record['params']:,}" == "56,892,806"
+        assert not os.path.exists(os.path.join(run_dir, "backup"))  # finished: not needed
+    delta = float(_row(table, "tanh")[6])
+    paper, tanh = (results["variants"][v][0]["centre_top1"] for v in ("paper", "tanh"))
+    assert delta == pytest.approx(tanh - paper, abs=6e-4)
+    for png in ("figure1.png", "validation_error.png"):
+        with Image.open(os.path.join(out, png)) as image:
+            assert image.format == "PNG" and image.size[0] >= 400
+
+
+def test_figure1_draws_relu_solid_and_tanh_dashed(study):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    _, out, _ = study
+    with open(os.path.join(out, "results.json"), encoding="utf-8") as f:
+        by_variant = json.load(f)["variants"]
+    drawn = []
+    original = plt.Figure.savefig
+
+    def keep(fig, *args, **kwargs):
+        drawn.append(fig)
+        return original(fig, *args, **kwargs)
+
+    plt.Figure.savefig = keep
+    try:
+        ablations.plot_figure1(by_variant, os.path.join(out, "again.png"), 0.5)
+    finally:
+        plt.Figure.savefig = original
+    lines = {line.get_label(): line for line in drawn[0].axes[0].get_lines() if line.get_label()}
+    assert lines["ReLU"].get_linestyle() == "-" and lines["tanh"].get_linestyle() == "--"
+    relu = [h["top1_error"] for h in by_variant["paper"][0]["history"]]
+    assert list(lines["ReLU"].get_ydata()) == relu
+
+
+def test_rerun_reuses_finished_runs_and_refuses_other_settings(study):
+    data_dir, out, _ = study
+    model = os.path.join(out, "runs", "paper-seed0", "latest.keras")
+    mtime = os.path.getmtime(model)
+    r = _tool(data_dir, out, "--seeds=1", "--variants=paper,tanh", *TINY)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.count("finished earlier, reused") == 2
+    assert os.path.getmtime(model) == mtime
+    r = _tool(data_dir, out, "--seeds=1", "--variants=paper", *TINY[1:], "--epochs=3")
+    assert r.returncode == 2
+    assert "holds a run made with other settings" in r.stderr
+
+
+def test_bad_requests_fail_before_training(demo_records, tmp_path):
+    data_dir = demo_records(2, 1)
+    r = _tool(data_dir, str(tmp_path / "a"), "--variants=paper,sigmoid")
+    assert r.returncode == 2 and "sigmoid" in r.stderr and "no_lrn" in r.stderr
+    r = _tool(data_dir, str(tmp_path / "b"), "--variants=paper", "--batch_size=-3")
+    assert r.returncode == 2 and "--batch_size must be >= 1" in r.stderr
+    r = _tool(data_dir, str(tmp_path / "c"), "--seeds=0")
+    assert r.returncode == 2 and "--seeds must be >= 1" in r.stderr
+    assert not os.path.exists(tmp_path / "a") and not os.path.exists(tmp_path / "b")

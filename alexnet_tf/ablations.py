@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 
-from alexnet_tf.files import atomic_write_json, atomic_write_text
+from alexnet_tf.files import atomic_write_json, atomic_write_text, replacing
 
 
 @dataclasses.dataclass(frozen=True)
@@ -295,10 +295,9 @@ def _save(fig, out_png):
     import matplotlib.pyplot as plt
 
     fig.tight_layout()
-    tmp = f"{out_png}.tmp-{os.getpid()}.png"
-    fig.savefig(tmp, dpi=100)
+    with replacing(out_png) as tmp:
+        fig.savefig(tmp, dpi=100)
     plt.close(fig)
-    os.replace(tmp, out_png)
 
 
 def plot_figure1(by_variant: dict, out_png: str, target_train_error: float) -> str:

@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from alexnet_tf import visualize
-from alexnet_tf.files import atomic_write_json, atomic_write_text
+from alexnet_tf.files import atomic_write_json, atomic_write_text, replacing
 
 MONITOR = "val_top1_error"  # section 5: divide when the validation error stops improving
 
@@ -124,9 +124,8 @@ class History(keras.callbacks.Callback):
 
 
 def save_model_atomically(model, path: str) -> None:
-    tmp = path[: -len(".keras")] + f".tmp-{os.getpid()}.keras"
-    model.save(tmp)
-    os.replace(tmp, path)
+    with replacing(path) as tmp:
+        model.save(tmp)
 
 
 class ModelFiles(keras.callbacks.Callback):

@@ -97,11 +97,15 @@ def export(
     os.makedirs(export_dir, exist_ok=True)
     tmp = os.path.join(export_dir, f".tmp-{version}-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    tf.saved_model.save(module, tmp, signatures=module.signatures())
-    os.makedirs(os.path.join(tmp, "assets.extra"))
-    name = model_name or os.path.basename(os.path.normpath(export_dir))
-    write_warmup(os.path.join(tmp, "assets.extra", WARMUP_FILE), name)
-    os.replace(tmp, final)
+    try:
+        tf.saved_model.save(module, tmp, signatures=module.signatures())
+        os.makedirs(os.path.join(tmp, "assets.extra"))
+        name = model_name or os.path.basename(os.path.normpath(export_dir))
+        write_warmup(os.path.join(tmp, "assets.extra", WARMUP_FILE), name)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # e.g. a full disk: no half version left
+        raise
     return final
 
 

@@ -1,19 +1,51 @@
 """Whole-file writes: a temporary name first, renamed when complete, so a reader (or a
-run killed at any moment) never sees half a file. No TensorFlow here."""
+run killed at any moment) never sees half a file. No TensorFlow here.
+
+A temporary is named `NAME.tmp-PID[.ext]`: a failed write removes its own, and
+`remove_stale_temporaries` removes those of processes that were killed mid-write.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
+
+_TEMPORARY = re.compile(r".+\.tmp-(\d+)(\.[A-Za-z0-9]+)?$")
+
+
+def temporary_name(path: str) -> str:
+    """`path`'s temporary name for this process; the extension is kept (Keras and
+    matplotlib choose the format from it)."""
+    root, ext = os.path.splitext(path)
+    return (
+        f"{root}.tmp-{os.getpid()}{ext}"
+        if ext in (".keras", ".png")
+        else f"{path}.tmp-{os.getpid()}"
+    )
+
+
+@contextlib.contextmanager
+def replacing(path: str):
+    """Yields the temporary name to write; on success it replaces `path`, on any error
+    (a full disk included) it is removed and `path` is left as it was."""
+    tmp = temporary_name(path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
 
 
 def atomic_write_bytes(path: str, data: bytes) -> None:
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    with replacing(path) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
 
 
 def atomic_write_text(path: str, text: str) -> None:
@@ -22,3 +54,28 @@ def atomic_write_text(path: str, text: str) -> None:
 
 def atomic_write_json(path: str, obj) -> None:
     atomic_write_text(path, json.dumps(obj, indent=1) + "\n")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(directory: str) -> list[str]:
+    """Delete the temporaries in `directory` left by processes no longer running (a write
+    interrupted by kill -9); returns their names."""
+    removed = []
+    if not os.path.isdir(directory):
+        return removed
+    for name in sorted(os.listdir(directory)):
+        match = _TEMPORARY.match(name)
+        if match and not _alive(int(match.group(1))):
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(directory, name))
+                removed.append(name)
+    return removed

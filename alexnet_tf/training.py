@@ -27,7 +27,7 @@ from alexnet_tf.callbacks import (
     TrainingDiverged,
 )
 from alexnet_tf.config import RUN_CONFIG_FILE, ConfigError, TrainConfig
-from alexnet_tf.files import atomic_write_json
+from alexnet_tf.files import atomic_write_json, remove_stale_temporaries
 from alexnet_tf.metrics import TopKError
 from alexnet_tf.model import build_alexnet
 
@@ -170,6 +170,9 @@ def run(config: TrainConfig) -> dict:
         )
     os.makedirs(config.model_dir, exist_ok=True)
     if is_chief:
+        stale = remove_stale_temporaries(config.model_dir)
+        if stale:
+            logging.info("Removed files half-written by an interrupted run: %s", ", ".join(stale))
         atomic_write_json(
             os.path.join(config.model_dir, RUN_CONFIG_FILE), json.loads(config.to_json())
         )

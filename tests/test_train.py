@@ -94,25 +94,74 @@ def _backup_step(model_dir):
     return int(path.rsplit("-", 1)[1]) if path else 0
 
 
-def test_resume_after_kill_9_continues_at_the_right_step(small_data, tmp_path):
+FAULT_TRAIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fault_train.py")
+
+
+def _assert_finished_whole(model_dir, steps):
+    """The run ended at `steps` steps with every epoch once, loadable files, no debris."""
+    assert _backup_step(model_dir) == steps  # the same total as an uninterrupted run
+    assert [h["epoch"] for h in _history(model_dir)] == [0, 1, 2]  # none repeated or lost
+    state = tf.train.get_checkpoint_state(os.path.join(model_dir, "backup"))
+    for path in state.all_model_checkpoint_paths:
+        reader = tf.train.load_checkpoint(path)
+        assert len([n for n in reader.get_variable_to_shape_map() if "_trainable_" in n]) == 30
+    for name in ("latest.keras", "best.keras"):
+        keras.models.load_model(os.path.join(model_dir, name), safe_mode=True)
+    debris = [
+        os.path.join(d, f)
+        for d, dirs, fs in os.walk(model_dir)
+        for f in fs + dirs
+        if ".tmp-" in f or f.endswith("_temp")
+    ]
+    assert not debris, debris
+
+
+def test_killed_at_five_moments_the_run_resumes_and_ends_whole(small_data, tmp_path):
+    """kill -9 mid-epoch, during validation, while a backup, latest.keras and history.json
+    are written; each rerun of the same command resumes, and the sixth finishes."""
+    model_dir = str(tmp_path / "run")
+    flags = _train_cmd(
+        small_data, model_dir, "--epochs=3", "--steps_per_epoch=3", "--backup_every_steps=2"
+    )[3:]
+    faults = [
+        ("after_step:2", None),
+        ("validation:0", 2),  # epoch 0's step 3 was not backed up: redone
+        ("backup_write:6", 2),
+        ("model_write:1", 4),  # the torn backup 6 is not used: 4 is the newest whole one
+        ("history_write:2", 6),
+    ]
+    for fault, resumed_at in faults:
+        r = _run([sys.executable, FAULT_TRAIN, fault, "--", *flags])
+        assert r.returncode == -signal.SIGKILL, (fault, r.returncode, r.stderr[-3000:])
+        if resumed_at is not None:
+            assert f"Resuming at step {resumed_at}:" in r.stderr, (fault, r.stderr[-3000:])
+    r = _run([sys.executable, "-m", "alexnet_tf.train", *flags])
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "Resuming at step 8:" in r.stderr
+    _assert_finished_whole(model_dir, 9)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("trial", range(4))
+def test_resume_after_kill_9_at_a_random_moment(small_data, tmp_path, trial):
     model_dir = str(tmp_path / "run")
     cmd = _train_cmd(
         small_data, model_dir, "--epochs=3", "--steps_per_epoch=4", "--backup_every_steps=1"
     )
+    delay = np.random.default_rng(trial).uniform(0.5, 6.0)  # seconds after the first backup
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
     deadline = time.time() + 240
-    while _backup_step(model_dir) < 5 and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.2)
+    while _backup_step(model_dir) < 1 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    time.sleep(delay)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     killed_at = _backup_step(model_dir)
-    assert 5 <= killed_at < 12, killed_at  # mid-run, in epoch 2 or 3
     r = _run(cmd)
     assert r.returncode == 0, r.stderr[-3000:]
-    assert f"Resuming at step {killed_at}" in r.stderr
-    assert _backup_step(model_dir) == 12  # the same total as an uninterrupted run
-    assert [h["epoch"] for h in _history(model_dir)] == [0, 1, 2]  # none repeated or lost
-    assert not [f for f in os.listdir(model_dir) if ".tmp-" in f]
+    if 0 < killed_at < 12:
+        assert f"Resuming at step {killed_at}" in r.stderr
+    _assert_finished_whole(model_dir, 12)
 
 
 def test_paper_weight_decay_rule_for_one_step():

@@ -1,0 +1,124 @@
+"""`python -m alexnet_tf.train` with one injected fault: the process kills itself (SIGKILL,
+as the OOM killer or a pre-empted machine would) at a chosen moment.
+
+    python tests/fault_train.py FAULT -- TRAIN_FLAGS...
+
+FAULT is one of
+    after_step:N     right after optimizer step N (mid-epoch)
+    backup_write:N   while the backup of step N is written: its data file is left torn and
+                     the checkpoint index not yet updated
+    model_write:E    while latest.keras is written after epoch E (0-based): a half-written
+                     temporary file is left behind
+    history_write:E  while history.json is written after epoch E, likewise
+    validation:E     in the middle of epoch E's validation pass
+"""
+
+import glob
+import os
+import signal
+import sys
+
+
+def die():
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def tear(path):
+    """Leave `path` half written, as a kill during its write would."""
+    size = os.path.getsize(path)
+    with open(path, "r+b") as f:
+        f.truncate(size // 2)
+
+
+def install(kind: str, n: int):
+    from alexnet_tf import callbacks, files
+
+    if kind == "after_step":
+        original = callbacks.StepBackup.on_train_batch_end
+
+        def on_train_batch_end(self, batch, logs=None):
+            original(self, batch, logs)
+            if callbacks.optimizer_step(self.model) == n:
+                die()
+
+        callbacks.StepBackup.on_train_batch_end = on_train_batch_end
+    elif kind == "backup_write":
+        from tensorflow.python.checkpoint import checkpoint_management as cm
+
+        original_update = cm.update_checkpoint_state_internal
+
+        def update(save_dir, model_checkpoint_path, *args, **kwargs):
+            if model_checkpoint_path.endswith(f"ckpt-{n}"):
+                for data in glob.glob(model_checkpoint_path + ".data-*"):
+                    tear(data)
+                die()
+            return original_update(save_dir, model_checkpoint_path, *args, **kwargs)
+
+        cm.update_checkpoint_state_internal = update
+    elif kind == "model_write":
+        original_save = callbacks.save_model_atomically
+        epochs = {"n": -1}
+        original_end = callbacks.ModelFiles.on_epoch_end
+
+        def on_epoch_end(self, epoch, logs=None):
+            epochs["n"] = epoch
+            return original_end(self, epoch, logs)
+
+        def save(model, path):
+            if epochs["n"] == n and path.endswith("latest.keras"):
+                tmp = path[: -len(".keras")] + f".tmp-{os.getpid()}.keras"
+                model.save(tmp)
+                tear(tmp)
+                die()
+            return original_save(model, path)
+
+        callbacks.ModelFiles.on_epoch_end = on_epoch_end
+        callbacks.save_model_atomically = save
+    elif kind == "history_write":
+        original_write = files.atomic_write_bytes
+
+        def write(path, data):
+            if path.endswith("history.json") and f'"epoch": {n},' in data.decode():
+                tmp = f"{path}.tmp-{os.getpid()}"
+                with open(tmp, "wb") as f:
+                    f.write(data[: len(data) // 2])
+                die()
+            return original_write(path, data)
+
+        files.atomic_write_bytes = write
+    elif kind == "validation":
+        state = {"epoch": -1}
+
+        def on_epoch_begin(self, epoch, logs=None):
+            state["epoch"] = epoch
+
+        def on_test_batch_end(self, batch, logs=None):
+            if state["epoch"] == n and batch == 0:
+                die()
+
+        callbacks.StepBackup.on_epoch_begin = on_epoch_begin
+        callbacks.StepBackup.on_test_batch_end = on_test_batch_end
+    else:
+        raise SystemExit(f"fault_train: unknown fault {kind}")
+
+
+def main():
+    fault, sep, *train_flags = sys.argv[1:]
+    assert sep == "--", __doc__
+    kind, n = fault.split(":")
+    install(kind, int(n))
+    import logging
+
+    from absl import app
+
+    from alexnet_tf import train
+
+    logging.getLogger().setLevel(logging.INFO)
+    sys.argv = ["train", *train_flags]
+    app.run(train.main, flags_parser=train._parse_flags)
+
+
+if __name__ == "__main__":
+    main()

@@ -83,7 +83,35 @@ def _decoder(data_dir, tfds_name):
     return augment.decode_crop
 
 
-def _records(files, input_context, shuffle: bool, seed, cycle_length):
+def _shard_reader(exclude: dict | None):
+    """shard path -> its records, leaving out those `exclude` names: {path: (records to
+    read, [positions to drop])}, as `check_data.exclusions` gives."""
+    if not exclude:
+        return tf.data.TFRecordDataset
+    paths = list(exclude)
+    limits = tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(
+            paths, [int(exclude[p][0]) for p in paths], tf.string, tf.int64
+        ),
+        default_value=-1,
+    )
+    dropped = [f"{p}#{i}" for p in paths for i in exclude[p][1]] or ["#"]
+    drop = tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(dropped, [1] * len(dropped), tf.string, tf.int64),
+        default_value=0,
+    )
+
+    def read(path):
+        records = tf.data.TFRecordDataset(path).take(limits.lookup(path)).enumerate()
+        keep = records.filter(
+            lambda i, _: drop.lookup(tf.strings.join([path, tf.strings.as_string(i)], "#")) == 0
+        )
+        return keep.map(lambda _, record: record)
+
+    return read
+
+
+def _records(files, input_context, shuffle: bool, seed, cycle_length, exclude=None):
     """Shard files -> serialized records: this worker's files, interleaved."""
     ds = tf.data.Dataset.from_tensor_slices(files)
     pipelines = input_context.num_input_pipelines if input_context else 1
@@ -94,7 +122,7 @@ def _records(files, input_context, shuffle: bool, seed, cycle_length):
     if shuffle:
         ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
     ds = ds.interleave(
-        tf.data.TFRecordDataset,
+        _shard_reader(exclude),
         cycle_length=min(cycle_length, len(files)),
         num_parallel_calls=AUTOTUNE,
         deterministic=not shuffle,  # training takes records as they come
@@ -135,7 +163,7 @@ def _tfds_examples(name, split, data_dir, input_context, shuffle, seed):
     return ds
 
 
-def _examples(data_dir, split, input_context, shuffle, seed, cycle_length, tfds_name):
+def _examples(data_dir, split, input_context, shuffle, seed, cycle_length, tfds_name, exclude):
     """(dataset of undecoded elements, fn element -> (image bytes, int32 label)).
 
     Parsing is left to the caller's one map function: a separate parse map costs a few
@@ -144,7 +172,7 @@ def _examples(data_dir, split, input_context, shuffle, seed, cycle_length, tfds_
         ds = _tfds_examples(tfds_name, split, data_dir, input_context, shuffle, seed)
         return ds, lambda image, label: (image, tf.cast(label, tf.int32))
     files = list_shards(data_dir, split)
-    records = _records(files, input_context, shuffle, seed, cycle_length)
+    records = _records(files, input_context, shuffle, seed, cycle_length, exclude)
     return records, lambda record: schema.parse_example(record)[:2]
 
 
@@ -161,6 +189,7 @@ def train_dataset(
     cache: bool = False,
     repeat: bool = False,
     skip_errors: bool = False,
+    exclude: dict | None = None,
     seed: int | None = None,
     tfds_name: str | None = None,
 ) -> tf.data.Dataset:
@@ -172,10 +201,14 @@ def train_dataset(
     batch_size is per input pipeline (per worker under a distribution strategy).
     cache keeps the encoded records in memory after the first epoch (small data sets).
     skip_errors drops records that fail to parse or decode, logging each.
+    exclude leaves out known bad records: {shard path: (records to read, [positions to
+    drop])}, from `check_data.exclusions`.
     """
     if batch_size < 1:
         raise DataError(f"batch_size must be >= 1. Received: batch_size={batch_size}")
-    ds, parse = _examples(data_dir, "train", input_context, True, seed, cycle_length, tfds_name)
+    ds, parse = _examples(
+        data_dir, "train", input_context, True, seed, cycle_length, tfds_name, exclude
+    )
     if cache:
         ds = ds.cache()
     if repeat:
@@ -207,15 +240,19 @@ def eval_dataset(
     cycle_length: int = CYCLE_LENGTH,
     private_threads: int | None = None,
     skip_errors: bool = False,
+    exclude: dict | None = None,
     tfds_name: str | None = None,
 ) -> tf.data.Dataset:
     """Evaluation batches in file order, every example exactly once (the last batch may
-    be short). crops=1: the central 224 patch; crops=10: the paper's ten views."""
+    be short). crops=1: the central 224 patch; crops=10: the paper's ten views.
+    skip_errors and exclude as in `train_dataset`."""
     if crops not in (1, 10):
         raise DataError(f"crops must be 1 or 10. Received: crops={crops!r}")
     if batch_size < 1:
         raise DataError(f"batch_size must be >= 1. Received: batch_size={batch_size}")
-    ds, parse = _examples(data_dir, split, input_context, False, None, cycle_length, tfds_name)
+    ds, parse = _examples(
+        data_dir, split, input_context, False, None, cycle_length, tfds_name, exclude
+    )
 
     decode = _decoder(data_dir, tfds_name)
 

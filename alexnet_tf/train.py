@@ -79,7 +79,12 @@ flags.DEFINE_float("pca_std", _D.pca_std, "Std of PCA lighting's alpha (paper: 0
 flags.DEFINE_integer("shuffle_buffer", _D.shuffle_buffer, "Examples in the shuffle buffer.")
 flags.DEFINE_integer("private_threads", 0, "tf.data private thread pool size (0: shared).")
 flags.DEFINE_boolean("cache_dataset", False, "Keep encoded records in memory (small data).")
-flags.DEFINE_boolean("skip_bad_records", False, "Skip undecodable records, logging each.")
+flags.DEFINE_boolean(
+    "skip_bad_records",
+    False,
+    "Check every record once (alexnet_tf.check_data; kept in MODEL_DIR/data_check.json), "
+    "then train without the ones that cannot be used, listing and counting them.",
+)
 flags.DEFINE_boolean("prepare_demo_data", False, "Make the demo data in --data_dir if absent.")
 flags.DEFINE_integer("backup_every_steps", _D.backup_every_steps, "Steps between backups.")
 flags.DEFINE_integer("seed", _D.seed, "Random seed (weights, augmentation).")
@@ -138,6 +143,9 @@ def main(argv):
         usage_error(str(e))
     except training.TrainingDiverged as e:
         print(f"train: stopped: {e}", file=sys.stderr)
+        sys.exit(1)
+    except training.DataError as e:
+        print(f"train: data error: {e}", file=sys.stderr)
         sys.exit(1)
 
 

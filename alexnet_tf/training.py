@@ -31,7 +31,8 @@ from alexnet_tf.files import atomic_write_json, remove_stale_temporaries
 from alexnet_tf.metrics import TopKError
 from alexnet_tf.model import build_alexnet
 
-__all__ = ["run", "TrainingDiverged"]
+__all__ = ["run", "TrainingDiverged", "DataError"]
+DataError = data.DataError
 
 
 def split_cpu(n: int) -> None:
@@ -105,7 +106,66 @@ def _shard_policy(dataset, data_dir: str, split: str, workers: int):
     return dataset.with_options(options)
 
 
-def _datasets(config: TrainConfig, workers: int):
+def _bad_records(config: TrainConfig, is_chief: bool) -> dict:
+    """--skip_bad_records: the scan of every shard for records training cannot use (kept
+    in MODEL_DIR/data_check.json and reused while the shards are unchanged); each is
+    logged, and the input pipeline leaves them out."""
+    from alexnet_tf import check_data
+
+    path = os.path.join(config.model_dir, check_data.CHECK_FILE)
+    result = None
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            result = check_data.from_json(json.load(f))
+        if not check_data.still_valid(result, config.data_dir):
+            result = None
+    if result is None:
+        logging.info("--skip_bad_records: checking every record of %s once", config.data_dir)
+        result = check_data.scan(config.data_dir)
+        if is_chief:
+            atomic_write_json(path, check_data.to_json(result))
+    bad = check_data.all_bad(result)
+    readable = sum(i["readable"] for i in result["shards"].values())
+    logging.info(
+        "--skip_bad_records: %d of %d readable records are left out%s",
+        len(bad),
+        readable,
+        "".join(f"\n  {b.describe()}" for b in bad),
+    )
+    return result
+
+
+def _usable(result: dict | None, split: str) -> int | None:
+    """Records of `split` the pipeline will deliver, per the scan (None: no scan)."""
+    if result is None:
+        return None
+    return sum(
+        info["readable"] - sum(not b.rest_of_shard for b in info["bad"])
+        for path, info in result["shards"].items()
+        if os.path.basename(path).startswith(f"{split}-")
+    )
+
+
+def _name_the_bad_shard(config: TrainConfig, error: Exception) -> None:
+    """The input pipeline failed: TensorFlow's error names no file, so find the bad record
+    by scanning the shards (up to the first bad one) and raise a DataError naming it."""
+    from alexnet_tf import check_data
+
+    logging.error("Training stopped on an error; checking the shards for a bad record")
+    result = check_data.scan(config.data_dir, stop_at_first=True)
+    bad = check_data.all_bad(result)
+    if not bad:
+        return  # not the data's fault: the original error stands
+    raise DataError(
+        "the training data has a record that cannot be used: "
+        + "; ".join(b.describe() for b in bad)
+        + f". Rerun the same command with --skip_bad_records to leave such records out "
+        "(each is listed and counted), or rewrite the shard with tools/make_tfrecords.py. "
+        f"The last backup in {config.model_dir} is intact; the run resumes from it."
+    ) from error
+
+
+def _datasets(config: TrainConfig, workers: int, exclude: dict | None):
     """(train, validation) datasets of global batches; train repeats forever."""
     private = config.private_threads or None
     train = data.train_dataset(
@@ -118,6 +178,7 @@ def _datasets(config: TrainConfig, workers: int):
         cache=config.cache_dataset,
         repeat=True,
         skip_errors=config.skip_bad_records,
+        exclude=exclude,
         seed=config.seed,
     )
     val = data.eval_dataset(
@@ -126,6 +187,7 @@ def _datasets(config: TrainConfig, workers: int):
         crops=1,
         private_threads=private,
         skip_errors=config.skip_bad_records,
+        exclude=exclude,
     )
     if config.validation_steps:
         val = val.take(config.validation_steps)
@@ -177,7 +239,13 @@ def run(config: TrainConfig) -> dict:
             os.path.join(config.model_dir, RUN_CONFIG_FILE), json.loads(config.to_json())
         )
     workers = getattr(strategy.extended, "_num_workers", 1)
-    train_ds, val_ds = _datasets(config, workers)
+    scan = _bad_records(config, is_chief) if config.skip_bad_records else None
+    exclude = None
+    if scan is not None:
+        from alexnet_tf.check_data import exclusions
+
+        exclude = exclusions(scan)
+    train_ds, val_ds = _datasets(config, workers, exclude)
 
     # -- model and optimizer ------------------------------------------------------------
     lr_control = LearningRateControl(
@@ -240,7 +308,7 @@ def run(config: TrainConfig) -> dict:
             keras.callbacks.TensorBoard(log_dir, update_freq="epoch"),
             FilterImages(log_dir),
         ]
-    num_val = meta.get("num_examples", {}).get("validation", 0)
+    num_val = _usable(scan, "validation") or meta.get("num_examples", {}).get("validation", 0)
     validation_steps = config.validation_steps or (-(-num_val // config.batch_size) or None)
     fit_args = dict(
         validation_data=val_ds,
@@ -249,6 +317,18 @@ def run(config: TrainConfig) -> dict:
         verbose=config.verbose,
         shuffle=False,  # the dataset shuffles itself
     )
+    try:
+        return _fit(
+            model, train_ds, config, initial_epoch, done_in_epoch, steps_per_epoch, fit_args
+        )
+    except tf.errors.OpError as e:
+        if isinstance(e, tf.errors.ResourceExhaustedError) or config.skip_bad_records:
+            raise
+        _name_the_bad_shard(config, e)
+        raise
+
+
+def _fit(model, train_ds, config, initial_epoch, done_in_epoch, steps_per_epoch, fit_args):
     logs = {}
     if done_in_epoch:  # the rest of the interrupted epoch
         h = model.fit(

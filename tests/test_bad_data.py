@@ -1,0 +1,162 @@
+"""Damaged training data: a flipped byte, a truncated shard, a file that is not a TFRecord,
+an image that does not decode and a label out of range. Without --skip_bad_records the
+run stops naming the shard and record; with it, the run leaves them out and counts them."""
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from alexnet_tf import check_data, schema
+
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+def _records(path):
+    return list(tf.data.TFRecordDataset(path).as_numpy_iterator())
+
+
+def _write(path, records):
+    with tf.io.TFRecordWriter(path) as w:
+        for r in records:
+            w.write(r)
+
+
+def _flip_byte_in_record(path, k):
+    """Flip one byte in the middle of record k's data: its checksum no longer matches."""
+    raw = bytearray(open(path, "rb").read())
+    offset = 0
+    for r in _records(path)[:k]:
+        offset += 8 + 4 + len(r) + 4
+    length = int.from_bytes(raw[offset : offset + 8], "little")
+    raw[offset + 12 + length // 2] ^= 0xFF
+    open(path, "wb").write(bytes(raw))
+
+
+def _example(image_bytes, label):
+    return schema.make_example(image_bytes, 8, 8, "x.jpg", label, "syn", "text")
+
+
+@pytest.fixture(scope="module")
+def damaged(demo_records, tmp_path_factory):
+    """Six classes, 6 train and 2 validation images each, in 3 + 1 shards, then:
+    train shard 0, record 2: a flipped byte (the shard is unreadable from there);
+    train shard 1, record 1: bytes that are no image; record 3: label 99;
+    train shard 2: replaced by text; validation shard: cut short inside its last record.
+    Returns (data dir, {shard: [expected bad record positions]})."""
+    clean = demo_records(6, 2, train_shards=3, validation_shards=1)
+    out = str(tmp_path_factory.mktemp("damaged") / "tfr")
+    shutil.copytree(clean, out)
+    train = [os.path.join(out, schema.shard_name("train", i, 3)) for i in range(3)]
+    val = os.path.join(out, schema.shard_name("validation", 0, 1))
+    _flip_byte_in_record(train[0], 2)
+    records = _records(train[1])
+    good = io.BytesIO()
+    Image.new("RGB", (300, 300), (9, 9, 9)).save(good, "JPEG")
+    records[1] = _example(b"\x00" * 64 + b"this is not an image", 0)
+    records[3] = _example(good.getvalue(), 99)
+    _write(train[1], records)
+    with open(train[2], "wb") as f:
+        f.write(b"plain text, not a TFRecord file\n" * 40)
+    raw = open(val, "rb").read()
+    with open(val, "wb") as f:
+        f.write(raw[: len(raw) - 100])
+    n_val = len(_records(clean + "/" + schema.shard_name("validation", 0, 1)))
+    expected = {train[0]: [2], train[1]: [1, 3], train[2]: [0], val: [n_val - 1]}
+    return out, expected
+
+
+def test_scan_names_every_bad_record(damaged):
+    data_dir, expected = damaged
+    result = check_data.scan(data_dir)
+    found = {}
+    for b in check_data.all_bad(result):
+        found.setdefault(b.shard, []).append(b.record)
+    assert {k: sorted(v) for k, v in found.items()} == expected
+    reasons = {(os.path.basename(b.shard), b.record): b for b in check_data.all_bad(result)}
+    assert "corrupted record" in reasons["train-00000-of-00003", 2].reason
+    assert reasons["train-00000-of-00003", 2].rest_of_shard
+    assert "Is this even a TFRecord file?" in reasons["train-00002-of-00003", 0].reason
+    assert (
+        "truncated record" in reasons["validation-00000-of-00001", expected_last(expected)].reason
+    )
+    assert not reasons["train-00001-of-00003", 1].rest_of_shard
+    assert "6 classes" in reasons["train-00001-of-00003", 3].reason
+    # The exclusions the pipeline gets, and the pipeline then reads without an error.
+    exclude = check_data.exclusions(result)
+    assert exclude[[p for p in expected if "00001-of" in p][0]][1] == [1, 3]
+    from alexnet_tf import data
+
+    n = sum(int(tf.shape(y)[0]) for _, y in data.eval_dataset(data_dir, 4, exclude=exclude))
+    assert n == expected_last(expected)  # the validation records before the cut
+
+
+def expected_last(expected):
+    return next(v[0] for k, v in expected.items() if "validation" in k)
+
+
+def test_check_data_cli_lists_them_and_fails(damaged):
+    data_dir, expected = damaged
+    r = subprocess.run(
+        [sys.executable, "-m", "alexnet_tf.check_data", f"--data_dir={data_dir}"],
+        capture_output=True,
+        text=True,
+        env=ENV,
+    )
+    assert r.returncode == 1, r.stderr[-2000:]
+    assert "5 bad" in r.stdout
+    for shard in expected:
+        assert shard in r.stdout
+
+
+def _train(data_dir, model_dir, *extra):
+    cmd = [
+        sys.executable,
+        "-m",
+        "alexnet_tf.train",
+        f"--data_dir={data_dir}",
+        f"--model_dir={model_dir}",
+        "--batch_size=4",
+        "--epochs=1",
+        "--steps_per_epoch=6",
+        "--init=he",
+        "--normalize_std",
+        "--shuffle_buffer=1",
+        "--verbose=2",
+        *extra,
+    ]
+    return subprocess.run(cmd, capture_output=True, text=True, env=ENV)
+
+
+def test_training_stops_naming_the_shard(damaged, tmp_path):
+    data_dir, _ = damaged
+    r = _train(data_dir, str(tmp_path / "run"))
+    assert r.returncode == 1, r.stderr[-3000:]
+    message = r.stderr[r.stderr.index("train: data error:") :]
+    assert "train-00000-of-00003, record 2: corrupted record" in message, message
+    assert "--skip_bad_records" in message
+
+
+def test_skip_bad_records_trains_and_counts_them(damaged, tmp_path):
+    data_dir, expected = damaged
+    model_dir = tmp_path / "run"
+    r = _train(data_dir, str(model_dir), "--skip_bad_records")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "--skip_bad_records: 5 of" in r.stderr and "records are left out" in r.stderr
+    with open(model_dir / check_data.CHECK_FILE) as f:
+        saved = json.load(f)
+    assert saved["num_bad"] == 5
+    listed = {(b["shard"], b["record"]) for s in saved["shards"].values() for b in s["bad"]}
+    assert listed == {(k, i) for k, v in expected.items() for i in v}
+    with open(model_dir / "history.json") as f:
+        assert [h["epoch"] for h in json.load(f)] == [0]
+    # A rerun reuses the scan while the shards are unchanged.
+    r = _train(data_dir, str(model_dir), "--skip_bad_records", "--epochs=2")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "checking every record" not in r.stderr

@@ -196,7 +196,25 @@ class StepBackup(keras.callbacks.Callback):
         return optimizer_step(model)
 
     def save(self):
-        self._checkpoint().save(checkpoint_number=optimizer_step(self.model))
+        step = optimizer_step(self.model)
+        try:
+            self._checkpoint().save(checkpoint_number=step)
+        except BaseException:
+            # e.g. a full disk: drop this backup's partial files (TF leaves a
+            # ckpt-N_temp directory), so the space goes back and only whole backups remain.
+            self._remove_unlisted(step)
+            raise
+
+    def _remove_unlisted(self, step: int):
+        listed = set(self._checkpoint().checkpoints)
+        prefix = os.path.join(self.directory, f"ckpt-{step}")
+        if prefix in listed:
+            return
+        for path in tf.io.gfile.glob(prefix + "_temp") + tf.io.gfile.glob(prefix + ".*"):
+            if tf.io.gfile.isdir(path):
+                tf.io.gfile.rmtree(path)
+            else:
+                tf.io.gfile.remove(path)
 
     def on_train_batch_end(self, batch, logs=None):
         if optimizer_step(self.model) % self.every_steps == 0:

@@ -147,6 +147,9 @@ def main(argv):
     except training.DataError as e:
         print(f"train: data error: {e}", file=sys.stderr)
         sys.exit(1)
+    except training.DiskFull as e:
+        print(f"train: error: {e}", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

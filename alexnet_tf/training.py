@@ -8,6 +8,7 @@ no epoch is repeated or skipped and at most `backup_every_steps` steps are redon
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -31,8 +32,42 @@ from alexnet_tf.files import atomic_write_json, remove_stale_temporaries
 from alexnet_tf.metrics import TopKError
 from alexnet_tf.model import build_alexnet
 
-__all__ = ["run", "TrainingDiverged", "DataError"]
+__all__ = ["run", "TrainingDiverged", "DataError", "DiskFull"]
 DataError = data.DataError
+
+
+class DiskFull(OSError):
+    """The model_dir's device is full (or over quota); the message says what is kept."""
+
+
+def _is_disk_full(error: BaseException) -> bool:
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        text = str(error)
+        if "No space left on device" in text or "Disk quota exceeded" in text:
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def _disk_full(config: TrainConfig, error: BaseException) -> DiskFull:
+    backup = tf.train.latest_checkpoint(os.path.join(config.model_dir, "backup"))
+    kept = (
+        f"the newest whole backup is {backup} (step {backup.rsplit('-', 1)[1]}), and the "
+        "same command resumes from it"
+        if backup
+        else "no backup had been written yet"
+    )
+    first_line = str(error).strip().splitlines()[-1] if str(error).strip() else ""
+    return DiskFull(
+        f"no space left on the device of --model_dir={config.model_dir} ({first_line[-300:]}). "
+        f"The partial file was removed and nothing written before was touched: {kept} once "
+        "space is freed. A backup takes about 3x the model's size (weights and momentum), "
+        "latest.keras and best.keras 1x each."
+    )
 
 
 def split_cpu(n: int) -> None:
@@ -321,10 +356,15 @@ def run(config: TrainConfig) -> dict:
         return _fit(
             model, train_ds, config, initial_epoch, done_in_epoch, steps_per_epoch, fit_args
         )
-    except tf.errors.OpError as e:
-        if isinstance(e, tf.errors.ResourceExhaustedError) or config.skip_bad_records:
-            raise
-        _name_the_bad_shard(config, e)
+    except Exception as e:
+        if _is_disk_full(e):
+            raise _disk_full(config, e) from e
+        input_failed = isinstance(e, tf.errors.OpError) and not isinstance(
+            e,
+            tf.errors.ResourceExhaustedError,  # out of memory: not the data
+        )
+        if input_failed and not config.skip_bad_records:
+            _name_the_bad_shard(config, e)
         raise
 
 

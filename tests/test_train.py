@@ -347,3 +347,52 @@ assert "tensorflow" not in sys.modules
     assert "--data_dir=" in lines[0] and "does not exist" in lines[0]
     assert "cannot be created" in lines[1] and "a_file is not a writable directory" in lines[1]
     assert "--batch_size=4 is not divisible by the 3 workers" in lines[2]
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1.2 GB tmpfs: room for two backups of the full-size model (455 MB each) and
+    little more, so the third fills it."""
+    path = tmp_path / "disk"
+    path.mkdir()
+    r = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1200m", "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0, f"mounting a tmpfs needs root (CI runs as root): {r.stderr}"
+    yield path
+    subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def test_full_disk_is_a_clear_error_and_the_last_backup_loads(small_data, small_disk):
+    model_dir = str(small_disk / "run")
+    r = _run(
+        _train_cmd(
+            small_data, model_dir, "--epochs=1", "--steps_per_epoch=4", "--backup_every_steps=1"
+        )
+    )
+    assert r.returncode == 1, r.stderr[-3000:]
+    message = r.stderr[r.stderr.index("train: error:") :]
+    assert f"no space left on the device of --model_dir={model_dir}" in message, message
+    assert "No space left on device" in message
+    assert "(step 2)" in message and "the same command resumes from it" in message
+    assert "Traceback" not in r.stderr
+    backup = os.path.join(model_dir, "backup")
+    assert sorted(os.listdir(backup)) == [
+        "checkpoint",
+        "ckpt-1.data-00000-of-00001",
+        "ckpt-1.index",
+        "ckpt-2.data-00000-of-00001",
+        "ckpt-2.index",
+    ]  # the partial ckpt-3 is gone
+    reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(backup))
+    weights = [n for n in reader.get_variable_to_shape_map() if "_trainable_variables/" in n]
+    assert len(weights) == 30
+    # The same model, built afresh, takes the backup whole.
+    model = build_alexnet(6, tower_devices=None)
+    model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9), loss="mse")
+    model.optimizer.build(model.trainable_variables)
+    ckpt = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
+    ckpt.restore(tf.train.latest_checkpoint(backup)).assert_existing_objects_matched()
+    assert int(model.optimizer.iterations.numpy()) == 2

@@ -335,14 +335,25 @@ class AlexNet(keras.Model):
         values. The build needs only shapes and dtypes: take this replica's part."""
         if self._distribute_strategy is None or iterator is None:
             return super()._maybe_symbolic_build(iterator, data_batch)
-        for _, _, it in iterator:
-            data_batch = tf.nest.map_structure(
-                lambda v: v.values[0] if isinstance(v, tf.distribute.DistributedValues) else v,
-                next(it),
-            )
-            break
+        batch = _first_batch(iterator)
+        if batch is None:  # validation after the first epoch: Keras keeps its iterator
+            iterator.reset()  # across epochs, and the last pass used it up
+            batch = _first_batch(iterator)
+        data_batch = tf.nest.map_structure(
+            lambda v: v.values[0] if isinstance(v, tf.distribute.DistributedValues) else v, batch
+        )
         with self.distribute_strategy.scope():
             self._symbolic_build(data_batch=data_batch)
+
+
+def _first_batch(epoch_iterator):
+    """One batch from a Keras epoch iterator, or None when it is used up."""
+    for _, _, it in epoch_iterator:
+        try:
+            return next(it)
+        except StopIteration:
+            return None
+    return None
 
 
 def build_alexnet(num_classes=1000, tower_devices="auto", **kwargs) -> AlexNet:

@@ -147,7 +147,7 @@ def main(argv):
     except training.DataError as e:
         print(f"train: data error: {e}", file=sys.stderr)
         sys.exit(1)
-    except training.DiskFull as e:
+    except (training.DiskFull, training.WorkerLost) as e:
         print(f"train: error: {e}", file=sys.stderr)
         sys.exit(1)
 

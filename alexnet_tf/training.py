@@ -12,6 +12,7 @@ import errno
 import json
 import logging
 import os
+import re
 
 import keras
 import tensorflow as tf
@@ -32,7 +33,7 @@ from alexnet_tf.files import atomic_write_json, remove_stale_temporaries
 from alexnet_tf.metrics import TopKError
 from alexnet_tf.model import build_alexnet
 
-__all__ = ["run", "TrainingDiverged", "DataError", "DiskFull"]
+__all__ = ["run", "TrainingDiverged", "DataError", "DiskFull", "WorkerLost"]
 DataError = data.DataError
 
 
@@ -53,14 +54,44 @@ def _is_disk_full(error: BaseException) -> bool:
     return False
 
 
-def _disk_full(config: TrainConfig, error: BaseException) -> DiskFull:
+class WorkerLost(RuntimeError):
+    """Another worker of a multi-worker run stopped or cannot be reached."""
+
+
+# What a collective op raises when a peer is gone: its socket closed (seen here within
+# seconds of a kill -9), or TensorFlow's health check found it unreachable and aborted the
+# collectives (the check runs every 30 s with 3 tries of 10 s, so about a minute at most).
+PEER_LOST = (
+    tf.errors.UnavailableError,
+    tf.errors.AbortedError,
+    tf.errors.DeadlineExceededError,
+    tf.errors.CancelledError,
+    tf.errors.FailedPreconditionError,
+)
+
+
+def _newest_backup(config: TrainConfig) -> str:
     backup = tf.train.latest_checkpoint(os.path.join(config.model_dir, "backup"))
-    kept = (
-        f"the newest whole backup is {backup} (step {backup.rsplit('-', 1)[1]}), and the "
-        "same command resumes from it"
-        if backup
-        else "no backup had been written yet"
+    if not backup:
+        return "no backup had been written yet"
+    return f"the newest whole backup is {backup} (step {backup.rsplit('-', 1)[1]})"
+
+
+def _worker_lost(config: TrainConfig, error: BaseException) -> WorkerLost:
+    detail = " ".join(getattr(error, "message", str(error)).split())
+    peer = re.search(r"/job:\w+/replica:\d+/task:\d+", detail)
+    return WorkerLost(
+        f"another worker of the cluster stopped or cannot be reached"
+        f"{' (' + peer.group(0) + ')' if peer else ''}, so this worker stopped too "
+        f"({type(error).__name__}). {_newest_backup(config)}: start every worker again with "
+        "the same command and TF_CONFIG to resume from it."
     )
+
+
+def _disk_full(config: TrainConfig, error: BaseException) -> DiskFull:
+    kept = _newest_backup(config)
+    if "(step" in kept:
+        kept += ", and the same command resumes from it"
     first_line = str(error).strip().splitlines()[-1] if str(error).strip() else ""
     return DiskFull(
         f"no space left on the device of --model_dir={config.model_dir} ({first_line[-300:]}). "
@@ -359,10 +390,10 @@ def run(config: TrainConfig) -> dict:
     except Exception as e:
         if _is_disk_full(e):
             raise _disk_full(config, e) from e
-        input_failed = isinstance(e, tf.errors.OpError) and not isinstance(
-            e,
-            tf.errors.ResourceExhaustedError,  # out of memory: not the data
-        )
+        if config.distribution_strategy == "multi_worker_mirrored" and isinstance(e, PEER_LOST):
+            raise _worker_lost(config, e) from e
+        # The errors a bad record raises (reader checksum, parse, decode, label).
+        input_failed = isinstance(e, (tf.errors.DataLossError, tf.errors.InvalidArgumentError))
         if input_failed and not config.skip_bad_records:
             _name_the_bad_shard(config, e)
         raise

@@ -237,8 +237,8 @@ def _free_ports(n):
     return ports
 
 
-def test_multi_worker_mirrored_two_workers_end_with_identical_weights(small_data, tmp_path):
-    model_dir = str(tmp_path / "run")
+def _start_workers(small_data, model_dir, *extra):
+    """Two multi_worker_mirrored workers on 127.0.0.1 (worker 0 is the chief)."""
     ports = _free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
     procs = []
@@ -248,17 +248,20 @@ def test_multi_worker_mirrored_two_workers_end_with_identical_weights(small_data
             "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}),
         }
         cmd = _train_cmd(
-            small_data,
-            model_dir,
-            "--epochs=1",
-            "--steps_per_epoch=2",
-            "--distribution_strategy=multi_worker_mirrored",
+            small_data, model_dir, "--distribution_strategy=multi_worker_mirrored", *extra
         )
         procs.append(
             subprocess.Popen(
                 cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
             )
         )
+    return procs
+
+
+def test_multi_worker_mirrored_two_workers_end_with_identical_weights(small_data, tmp_path):
+    model_dir = str(tmp_path / "run")
+    # Two epochs: Keras' validation iterator outlives an epoch under this strategy.
+    procs = _start_workers(small_data, model_dir, "--epochs=2", "--steps_per_epoch=1")
     outs = [p.communicate(timeout=600)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs[0][-2000:] + outs[1][-2000:]
     chief = tf.train.load_checkpoint(os.path.join(model_dir, "backup"))
@@ -269,6 +272,32 @@ def test_multi_worker_mirrored_two_workers_end_with_identical_weights(small_data
     for name in names:
         np.testing.assert_array_equal(chief.get_tensor(name), other.get_tensor(name), name)
     assert _backup_step(model_dir) == 2
+
+
+def test_a_killed_worker_stops_the_other_and_a_rerun_resumes(small_data, tmp_path):
+    model_dir = str(tmp_path / "run")
+    extra = ("--epochs=2", "--steps_per_epoch=2", "--backup_every_steps=1")
+    chief, worker = _start_workers(small_data, model_dir, *extra)
+    deadline = time.time() + 300
+    while _backup_step(model_dir) < 1 and time.time() < deadline and chief.poll() is None:
+        time.sleep(0.2)
+    worker.kill()
+    killed = time.time()
+    out = chief.communicate(timeout=150)[0]  # bounded: no silent hang
+    stopped_after = time.time() - killed
+    assert chief.returncode == 1, out[-3000:]
+    assert stopped_after < 120, stopped_after  # seen: about 3 s
+    message = out[out.index("train: error:") :]
+    assert "another worker of the cluster stopped or cannot be reached" in message, message
+    assert "start every worker again with the same command" in message
+    assert "Traceback" not in out
+    resumed_from = _backup_step(model_dir)
+    procs = _start_workers(small_data, model_dir, *extra)
+    outs = [p.communicate(timeout=600)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs[0][-2000:] + outs[1][-2000:]
+    assert f"Resuming at step {resumed_from}" in outs[0]
+    assert _backup_step(model_dir) == 4
+    assert [h["epoch"] for h in _history(model_dir)] == [0, 1]
 
 
 def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_backup(small_data, tmp_path):

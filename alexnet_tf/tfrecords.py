@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import random
+import stat
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -80,8 +81,17 @@ def _inside(path: str, root: str) -> bool:
 def _list_files(folder: str, root: str, follow_symlinks: bool, skipped: list) -> list[str]:
     """Regular files under `folder`, sorted; links out of `root` are reported, not read."""
     found = []
+    seen = set()  # real directories walked: a symlink back up the tree is a loop
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=follow_symlinks):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        seen.add(os.path.realpath(dirpath))
+        keep = []
+        for d in sorted(d for d in dirnames if not d.startswith(".")):
+            path = os.path.join(dirpath, d)
+            if follow_symlinks and os.path.realpath(path) in seen:
+                skipped.append((os.path.relpath(path, root), "symlink loop (already walked)"))
+            else:
+                keep.append(d)
+        dirnames[:] = keep
         for name in sorted(filenames):
             if name.startswith("."):
                 continue
@@ -90,10 +100,20 @@ def _list_files(folder: str, root: str, follow_symlinks: bool, skipped: list) ->
             if os.path.islink(path) and not follow_symlinks and not _inside(path, root):
                 skipped.append((rel, "symlink pointing outside the input directory"))
             elif os.path.islink(path) and not os.path.exists(path):
-                skipped.append((rel, "broken symlink"))
+                skipped.append((rel, "broken symlink (or a symlink loop)"))
+            elif not _regular(path):
+                # A FIFO would block the reader forever; devices and sockets are no images.
+                skipped.append((rel, "not a regular file (FIFO, socket or device)"))
             else:
                 found.append(rel)
     return found
+
+
+def _regular(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return True  # let the reader report why it cannot be read
 
 
 def _subdirs(path: str) -> list[str]:
@@ -273,12 +293,15 @@ def load_image(data: bytes, resize: int, quality: int = JPEG_QUALITY) -> Loaded:
 
 
 def _resize_center_crop(img: Image.Image, size: int) -> Image.Image:
+    """Shorter side to `size`, then the central size x size square (section 2). Only the
+    central square of the source is resampled, so memory stays at size x size whatever
+    the aspect ratio (a 20000x2 image resized whole would be 2.5 G pixels)."""
     w, h = img.size
     scale = size / min(w, h)
     nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
-    img = img.resize((nw, nh), Image.Resampling.BICUBIC)
     left, top = (nw - size) // 2, (nh - size) // 2
-    return img.crop((left, top, left + size, top + size))
+    box = (left / scale, top / scale, (left + size) / scale, (top + size) / scale)
+    return img.resize((size, size), Image.Resampling.BICUBIC, box=box)
 
 
 # ---------------------------------------------------------------------------- shards

@@ -304,3 +304,75 @@ def test_cli_reports_counts_and_uses_exit_status_2(raw, tmp_path):
     )
     assert bad.returncode == 2
     assert "--input_dir=" in bad.stderr and "does not exist" in bad.stderr
+
+
+def _hostile_tree(tmp_path):
+    """Plain images beside hostile ones: a decompression bomb (a 17 KB PNG of 144 M
+    pixels), 1x1, 20000x2 and 2x20000 images, a FIFO, an unreadable file, a file symlink
+    cycle and a directory symlink back up the tree."""
+    r = tmp_path / "hostile"
+    a = r / "train" / "a"
+    for i in range(3):
+        _save(str(a / f"plain{i}.JPEG"), Image.new("RGB", (300, 240), (200, 10, 10)), "JPEG")
+        _save(str(r / "validation" / "a" / f"v{i}.JPEG"), Image.new("RGB", (99, 99)), "JPEG")
+    _save(str(a / "bomb.png"), Image.new("1", (12000, 12000)), "PNG")
+    _save(str(a / "one_pixel.png"), Image.new("RGB", (1, 1), (0, 255, 0)), "PNG")
+    _save(str(a / "wide.png"), Image.new("RGB", (20000, 2), (0, 0, 255)), "PNG")
+    _save(str(a / "tall.png"), Image.new("RGB", (2, 20000), (255, 255, 0)), "PNG")
+    os.mkfifo(a / "fifo.JPEG")
+    _save(str(a / "locked.JPEG"), Image.new("RGB", (300, 240)), "JPEG")
+    os.chmod(a / "locked.JPEG", 0)
+    os.symlink("cycle_b.JPEG", a / "cycle_a.JPEG")
+    os.symlink("cycle_a.JPEG", a / "cycle_b.JPEG")
+    os.symlink("..", a / "up")  # a/up/a/up/... when links are followed
+    return r
+
+
+CONVERT_AND_MEASURE = """
+import json, resource, sys
+from alexnet_tf import tfrecords
+if sys.argv[3] == "locked":  # root reads any file: make this one fail as it would for a user
+    real_open = open
+    def open_(path, *a, **k):
+        if str(path).endswith("locked.JPEG"):
+            raise PermissionError(13, "Permission denied", path)
+        return real_open(path, *a, **k)
+    tfrecords.open = open_
+meta = tfrecords.convert(sys.argv[1], sys.argv[2], train_shards=1, validation_shards=1,
+                         num_workers=1, follow_symlinks=True, progress=False)
+print(json.dumps({"rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "meta": meta}))
+"""
+
+
+def test_hostile_input_is_reported_with_bounded_memory(tmp_path):
+    raw = _hostile_tree(tmp_path)
+    out = tmp_path / "out"
+    mode = "locked" if os.geteuid() == 0 else "chmod"
+    r = subprocess.run(
+        [sys.executable, "-c", CONVERT_AND_MEASURE, str(raw), str(out), mode],
+        capture_output=True,
+        text=True,
+        timeout=300,  # a followed symlink loop or an opened FIFO would hang here
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    result = json.loads(r.stdout.strip().splitlines()[-1])
+    # Measured 0.76 GB, TensorFlow's share included. Resizing wide.png whole would take
+    # 655 M pixels (2 GB), and decoding the bomb 144 M.
+    assert result["rss_mb"] < 1200, result["rss_mb"]
+    report = json.load(open(out / tfrecords.REPORT_FILE))
+    skipped = {p: why for p, why in report["skipped"]}
+    assert "decompression bomb" in skipped["train/a/bomb.png"]
+    assert "not a regular file" in skipped["train/a/fifo.JPEG"]
+    assert "cannot read file (Permission denied)" in skipped["train/a/locked.JPEG"]
+    assert "broken symlink (or a symlink loop)" in skipped["train/a/cycle_a.JPEG"]
+    assert "symlink loop" in skipped["train/a/up/a"]  # up is train/, and a was walked
+    assert len(skipped) == 6
+    written = {_feature(ex, schema.FILENAME).decode(): ex for ex in _records(str(out), "train")}
+    assert set(written) == {"plain0.JPEG", "plain1.JPEG", "plain2.JPEG", "one_pixel.png",
+                            "wide.png", "tall.png"}  # fmt: skip
+    for name, colour in (("one_pixel.png", (0, 255, 0)), ("wide.png", (0, 0, 255))):
+        image = tf.io.decode_jpeg(_feature(written[name], schema.ENCODED)).numpy()
+        assert image.shape == (256, 256, 3)
+        np.testing.assert_allclose(image.reshape(-1, 3).mean(0), colour, atol=3)
+    assert result["meta"]["skipped"] == 6

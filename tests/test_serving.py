@@ -16,6 +16,7 @@ from tensorflow_serving.apis import prediction_log_pb2
 from alexnet_tf import augment, data, demo_data, export
 from alexnet_tf.evaluate import evaluate
 from alexnet_tf.model import build_alexnet
+from alexnet_tf.serving import explain
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
@@ -243,3 +244,114 @@ def test_evaluate_and_predict_clis(trained, tmp_path):
     assert len(out[0]["predictions"]) == 5 and "not a JPEG or PNG" in out[1]["error"]
     total = sum(p["probability"] for p in out[0]["predictions"])
     assert 0 < total <= 1.0001
+
+
+def _jpeg_claiming(height, width):
+    """A real JPEG whose SOF0 header is rewritten to claim height x width."""
+    raw = bytearray(_jpeg(7, (64, 48)))
+    sof = raw.index(b"\xff\xc0")
+    raw[sof + 5 : sof + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
+    return bytes(raw)
+
+
+def _fuzz_cases():
+    """(name, bytes): random, truncated, corrupted, empty, other formats, huge claims."""
+    rng = np.random.default_rng(2012)
+    jpeg, png = _jpeg(11), _png(3)
+    cases = [("empty", b""), ("gif", _gif()), ("one_byte", b"\xff")]
+    for fmt in ("BMP", "WEBP", "TIFF"):
+        buf = io.BytesIO()
+        Image.new("RGB", (40, 30)).save(buf, fmt)
+        cases.append((fmt.lower(), buf.getvalue()))
+    for i in range(15):
+        noise = rng.bytes(int(rng.integers(1, 5000)))
+        cases += [(f"random{i}", noise), (f"jpeg_magic_noise{i}", b"\xff\xd8\xff" + noise)]
+        cases.append((f"png_magic_noise{i}", PNG_SIGNATURE + noise))
+    for i in range(15):
+        cases.append((f"jpeg_cut{i}", jpeg[: int(rng.integers(1, len(jpeg) - 2))]))
+        cases.append((f"png_cut{i}", png[: int(rng.integers(1, len(png) - 1))]))
+    for i in range(20):
+        for name, good in (("jpeg", jpeg), ("png", png)):
+            raw = bytearray(good)
+            for at in rng.integers(0, len(raw), int(rng.integers(1, 12))):
+                raw[at] ^= int(rng.integers(1, 256))
+            cases.append((f"{name}_flipped{i}", bytes(raw)))
+    cases += [
+        ("png_claims_1e10", _png_claiming(100_000, 100_000)),
+        ("png_claims_zero", _png_claiming(0, 500)),
+        ("png_claims_2e9_wide", _png_claiming(2**31 - 1, 1)),
+        ("jpeg_claims_65535_square", _jpeg_claiming(65535, 65535)),
+        ("jpeg_claims_zero_height", _jpeg_claiming(0, 64)),
+    ]
+    return cases
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _rss_mb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def test_fuzzed_requests_get_an_error_or_a_prediction_and_nothing_crashes(serve):
+    """Every input either raises InvalidArgumentError with a reason, or (damage the JPEG
+    decoder tolerates) gets a well-formed prediction; memory stays flat."""
+    cases = _fuzz_cases()
+    good = _jpeg(0)
+    alone_good = serve(image_bytes=tf.constant([good]))["probabilities"].numpy()
+    serve(image_bytes=tf.constant([good, good]))  # trace both batch sizes before measuring
+    before = _rss_mb()
+    outcomes = {"error": 0, "prediction": 0}
+    for name, payload in cases:
+        try:
+            out = serve(image_bytes=tf.constant([payload]))
+        except tf.errors.InvalidArgumentError as e:
+            assert explain(e).strip(), name
+            outcomes["error"] += 1
+            # The whole batch fails with it (documented), and the next request is served.
+            with pytest.raises(tf.errors.InvalidArgumentError):
+                serve(image_bytes=tf.constant([good, payload]))
+        else:
+            probs = out["probabilities"].numpy()
+            assert probs.shape == (1, 6) and np.all(np.isfinite(probs)), name
+            assert abs(probs.sum() - 1) < 1e-4, name
+            outcomes["prediction"] += 1
+            # Seen: only JPEGs with flipped bytes (libjpeg decodes damaged scan data).
+            assert name.startswith("jpeg_flipped"), name
+            mixed = serve(image_bytes=tf.constant([good, payload]))["probabilities"].numpy()
+            np.testing.assert_allclose(mixed[0], alone_good[0], rtol=1e-4, atol=1e-6)
+    grown = _rss_mb() - before
+    print(f"fuzz: {len(cases)} inputs, {outcomes}, RSS grew {grown:.0f} MB")
+    assert outcomes["error"] >= 100 and sum(outcomes.values()) == len(cases)
+    assert grown < 300, grown
+
+
+def test_predict_reports_each_bad_file_and_predicts_the_good_ones(trained, tmp_path):
+    cases = _fuzz_cases()[::6]  # a spread of every kind
+    paths = []
+    for name, payload in cases:
+        path = tmp_path / f"{name}.img"
+        path.write_bytes(payload)
+        paths.append(str(path))
+    good = tmp_path / "good.jpg"
+    good.write_bytes(_jpeg(5))
+    (tmp_path / "a_dir").mkdir()
+    paths += [str(good), str(tmp_path / "missing.jpg"), str(tmp_path / "a_dir")]
+    r = subprocess.run(
+        [sys.executable, "-m", "alexnet_tf.predict", f"--model={trained['export_dir']}", "--json"]
+        + paths,
+        capture_output=True,
+        text=True,
+        env=ENV,
+    )
+    assert r.returncode == 1, r.stderr[-3000:]
+    out = {o["file"]: o for o in json.loads(r.stdout)}
+    assert list(out) == paths  # every file answered, in order
+    assert len(out[str(good)]["predictions"]) == 5
+    assert "cannot read" in out[str(tmp_path / "missing.jpg")]["error"]
+    assert "cannot read" in out[str(tmp_path / "a_dir")]["error"]
+    errors = [o for o in out.values() if "error" in o]
+    assert len(errors) >= len(cases) // 2
+    for o in errors:
+        assert o["error"].strip() and "Traceback" not in o["error"]

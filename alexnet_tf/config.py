@@ -118,11 +118,18 @@ def validate(cfg: TrainConfig) -> None:
         "num_classes",
         "cpu_devices",
         "private_threads",
-        "shuffle_buffer",
     ):
         value = getattr(cfg, name)
         _need(value >= 0, f"--{name} must be >= 0. Received: {value}")
     _need(cfg.learning_rate > 0, f"--learning_rate must be > 0. Received: {cfg.learning_rate}")
+    _need(
+        0 < cfg.min_learning_rate <= cfg.learning_rate,
+        f"--min_learning_rate must be in (0, --learning_rate={cfg.learning_rate}]. "
+        f"Received: {cfg.min_learning_rate}",
+    )
+    _need(cfg.shuffle_buffer >= 1, f"--shuffle_buffer must be >= 1. Received: {cfg.shuffle_buffer}")
+    _need(0 <= cfg.seed < 2**32, f"--seed must be in [0, 2**32). Received: {cfg.seed}")
+    _need(cfg.verbose in (0, 1, 2), f"--verbose must be 0, 1 or 2. Received: {cfg.verbose}")
     _need(0 <= cfg.momentum < 1, f"--momentum must be in [0, 1). Received: {cfg.momentum}")
     _need(cfg.weight_decay >= 0, f"--weight_decay must be >= 0. Received: {cfg.weight_decay}")
     _need(0 <= cfg.dropout < 1, f"--dropout must be in [0, 1). Received: {cfg.dropout}")
@@ -206,7 +213,16 @@ def validate(cfg: TrainConfig) -> None:
                 f"--data_dir={cfg.data_dir} holds no {split} shards ({split}-00000-of-NNNNN"
                 "); write them with tools/make_tfrecords.py.",
             )
-        has_meta = os.path.exists(os.path.join(cfg.data_dir, "metadata.json"))
+        meta_path = os.path.join(cfg.data_dir, "metadata.json")
+        has_meta = os.path.exists(meta_path)
+        if has_meta and cfg.num_classes:
+            with open(meta_path, encoding="utf-8") as f:
+                classes = len(json.load(f).get("classes", ())) or cfg.num_classes
+            _need(
+                cfg.num_classes == classes,
+                f"--num_classes={cfg.num_classes} but {meta_path} lists {classes} classes; "
+                "leave --num_classes at 0 to take the data's.",
+            )
         _need(
             has_meta or cfg.num_classes,
             f"--data_dir={cfg.data_dir} has no metadata.json: pass --num_classes (1000 for "

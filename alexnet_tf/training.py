@@ -142,6 +142,16 @@ def build_model(config: TrainConfig, meta: dict, num_classes: int, strategy_name
                 "--tower_devices=/GPU:0,/GPU:1 (or --cpu_devices=2 "
                 "--tower_devices=/CPU:0,/CPU:1 to try it on a CPU)."
             )
+    try:
+        return _build(config, meta, num_classes, towers)
+    except ValueError as e:
+        if not isinstance(towers, tuple):
+            raise
+        # A --tower_devices device this machine does not have: the model lists those it has.
+        raise ConfigError(f"--tower_devices={config.tower_devices}: {e}") from None
+
+
+def _build(config, meta, num_classes, towers):
     return build_alexnet(
         num_classes,
         tower_devices=towers,

@@ -93,9 +93,9 @@ def main(argv):
         data_dir = FLAGS.data_dir or saving.run_data_dir(FLAGS.model_dir)
         path = saving.resolve_checkpoint(FLAGS.model_dir, FLAGS.checkpoint)
         dataset = data.eval_dataset(data_dir, FLAGS.batch_size, FLAGS.crops, FLAGS.split)
-    except (FileNotFoundError, data.DataError) as e:
+        model = saving.load_for_inference(path)
+    except (FileNotFoundError, ValueError) as e:  # DataError is a ValueError
         fail(str(e))
-    model = saving.load_for_inference(path)
     result = evaluate(model, dataset, FLAGS.crops, FLAGS.per_class)
     result["checkpoint"] = os.path.basename(path)
     out = os.path.join(FLAGS.model_dir, f"eval_{FLAGS.split}_{FLAGS.crops}crop.json")

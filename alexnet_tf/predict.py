@@ -101,7 +101,7 @@ def main(argv):
         sys.exit(2)
     try:
         predictor = load_predictor(FLAGS.model, FLAGS.checkpoint)
-    except FileNotFoundError as e:
+    except (FileNotFoundError, ValueError) as e:
         print(f"predict: error: {e}", file=sys.stderr)
         sys.exit(2)
     results = predict_files(predictor, paths)

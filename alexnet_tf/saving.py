@@ -31,8 +31,21 @@ def resolve_checkpoint(model_dir: str, checkpoint: str = "best") -> str:
 def load_for_inference(path: str) -> AlexNet:
     """The model in a .keras file, rebuilt without tower pinning (so a model trained on two
     GPUs runs on one device) and with its trained weights. Loads no code from the file."""
-    with zipfile.ZipFile(path) as archive:
-        config = json.loads(archive.read("config.json"))["config"]
+    try:
+        with zipfile.ZipFile(path) as archive:
+            saved = json.loads(archive.read("config.json"))
+    except (zipfile.BadZipFile, KeyError, ValueError) as e:
+        raise ValueError(f"{path} is not a Keras model file ({e}).") from None
+    if saved.get("registered_name") != "alexnet_tf>AlexNet" or not isinstance(
+        saved.get("config"), dict
+    ):
+        # Only our own architecture is rebuilt, from its arguments: no layer, function or
+        # bytecode from the file is ever deserialized (stricter than Keras' safe_mode).
+        raise ValueError(
+            f"{path} holds a {saved.get('class_name')!r} model, not an alexnet_tf AlexNet; "
+            "refusing to load it."
+        )
+    config = saved["config"]
     config["tower_devices"] = None
     model = AlexNet.from_config(config)
     model.load_weights(path)

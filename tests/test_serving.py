@@ -355,3 +355,39 @@ def test_predict_reports_each_bad_file_and_predicts_the_good_ones(trained, tmp_p
     assert len(errors) >= len(cases) // 2
     for o in errors:
         assert o["error"].strip() and "Traceback" not in o["error"]
+
+
+def test_a_model_file_with_code_is_refused_and_its_code_never_runs(trained, tmp_path):
+    import keras
+
+    marker = tmp_path / "code_ran"
+    where = str(marker)
+    inputs = keras.Input((4,))
+    outputs = keras.layers.Lambda(lambda x: (open(where, "w").close(), x)[1], output_shape=(4,))(
+        inputs
+    )
+    evil = tmp_path / "evil.keras"
+    keras.Model(inputs, outputs).save(evil)
+    marker.unlink(missing_ok=True)  # tracing at save time ran it once; start clean
+    from alexnet_tf import saving
+
+    with pytest.raises(ValueError, match="holds a 'Functional' model, not an alexnet_tf"):
+        saving.load_for_inference(str(evil))
+    for module, flags in (
+        ("alexnet_tf.evaluate", [f"--model_dir={trained['model_dir']}"]),
+        ("alexnet_tf.export", [f"--model_dir={trained['model_dir']}",
+                               f"--export_dir={tmp_path / 'exports' / 'x'}"]),
+        ("alexnet_tf.predict", [f"--model={trained['model_dir']}", str(evil)]),
+    ):  # fmt: skip
+        r = subprocess.run(
+            [sys.executable, "-m", module, *flags, f"--checkpoint={evil}"],
+            capture_output=True,
+            text=True,
+            env=ENV,
+        )
+        assert r.returncode == 2, (module, r.stderr[-2000:])
+        assert "not an alexnet_tf AlexNet; refusing to load it" in r.stderr, module
+    assert not marker.exists()
+    assert not (tmp_path / "exports" / "x").exists()
+    # Our own files load with Keras' safe_mode too.
+    keras.models.load_model(os.path.join(trained["model_dir"], "best.keras"), safe_mode=True)

@@ -141,14 +141,9 @@ def main(argv):
         training.run(config)
     except cfg_lib.ConfigError as e:
         usage_error(str(e))
-    except training.TrainingDiverged as e:
-        print(f"train: stopped: {e}", file=sys.stderr)
-        sys.exit(1)
-    except training.DataError as e:
-        print(f"train: data error: {e}", file=sys.stderr)
-        sys.exit(1)
-    except (training.DiskFull, training.WorkerLost) as e:
-        print(f"train: error: {e}", file=sys.stderr)
+    except training.RUN_FAILURES as e:  # explained in the message; the backup stands
+        kind = {training.TrainingDiverged: "stopped", training.DataError: "data error"}
+        print(f"train: {kind.get(type(e), 'error')}: {e}", file=sys.stderr)
         sys.exit(1)
 
 

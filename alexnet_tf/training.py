@@ -33,7 +33,7 @@ from alexnet_tf.files import atomic_write_json, remove_stale_temporaries
 from alexnet_tf.metrics import TopKError
 from alexnet_tf.model import build_alexnet
 
-__all__ = ["run", "TrainingDiverged", "DataError", "DiskFull", "WorkerLost"]
+__all__ = ["run", "RUN_FAILURES", "TrainingDiverged", "DataError", "DiskFull", "WorkerLost"]
 DataError = data.DataError
 
 
@@ -70,6 +70,10 @@ PEER_LOST = (
 )
 
 
+# A run that ends with one of these explains itself in the message (exit status 1).
+RUN_FAILURES = (TrainingDiverged, DataError, DiskFull, WorkerLost)
+
+
 def _newest_backup(config: TrainConfig) -> str:
     backup = tf.train.latest_checkpoint(os.path.join(config.model_dir, "backup"))
     if not backup:
@@ -92,12 +96,12 @@ def _disk_full(config: TrainConfig, error: BaseException) -> DiskFull:
     kept = _newest_backup(config)
     if "(step" in kept:
         kept += ", and the same command resumes from it"
-    first_line = str(error).strip().splitlines()[-1] if str(error).strip() else ""
+    last_line = str(error).strip().splitlines()[-1] if str(error).strip() else ""
     return DiskFull(
-        f"no space left on the device of --model_dir={config.model_dir} ({first_line[-300:]}). "
+        f"no space left on the device of --model_dir={config.model_dir} ({last_line[-300:]}). "
         f"The partial file was removed and nothing written before was touched: {kept} once "
-        "space is freed. A backup takes about 3x the model's size (weights and momentum), "
-        "latest.keras and best.keras 1x each."
+        "space is freed. A backup, latest.keras and best.keras each take about twice the "
+        "model's size (weights and momentum: 455 MB for the demo's)."
     )
 
 

@@ -12,6 +12,7 @@ import sys
 import pytest
 import tensorflow as tf
 from PIL import Image
+from trainer import run, train_cmd
 
 from alexnet_tf import check_data, schema
 
@@ -116,22 +117,8 @@ def test_check_data_cli_lists_them_and_fails(damaged):
 
 
 def _train(data_dir, model_dir, *extra):
-    cmd = [
-        sys.executable,
-        "-m",
-        "alexnet_tf.train",
-        f"--data_dir={data_dir}",
-        f"--model_dir={model_dir}",
-        "--batch_size=4",
-        "--epochs=1",
-        "--steps_per_epoch=6",
-        "--init=he",
-        "--normalize_std",
-        "--shuffle_buffer=1",
-        "--verbose=2",
-        *extra,
-    ]
-    return subprocess.run(cmd, capture_output=True, text=True, env=ENV)
+    flags = ("--epochs=1", "--steps_per_epoch=6", "--shuffle_buffer=1", *extra)
+    return run(train_cmd(data_dir, model_dir, *flags))
 
 
 def test_training_stops_naming_the_shard(damaged, tmp_path):

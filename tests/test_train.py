@@ -13,35 +13,15 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from trainer import ENV, run, train_cmd
 
 from alexnet_tf.model import build_alexnet
-
-ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
 @pytest.fixture(scope="module")
 def small_data(demo_records):
     """The demo's six classes, 4 train and 2 validation images each, as TFRecords."""
     return demo_records(4, 2)
-
-
-def _train_cmd(data_dir, model_dir, *extra):
-    return [
-        sys.executable,
-        "-m",
-        "alexnet_tf.train",
-        f"--data_dir={data_dir}",
-        f"--model_dir={model_dir}",
-        "--batch_size=4",
-        "--verbose=2",
-        "--init=he",
-        "--normalize_std",
-        *extra,
-    ]
-
-
-def _run(cmd, **kw):
-    return subprocess.run(cmd, capture_output=True, text=True, env=ENV, **kw)
 
 
 def _history(model_dir):
@@ -51,8 +31,8 @@ def _history(model_dir):
 
 def test_cli_short_run_writes_checkpoints_history_and_logs(small_data, tmp_path):
     model_dir = str(tmp_path / "run")
-    r = _run(
-        _train_cmd(
+    r = run(
+        train_cmd(
             small_data, model_dir, "--epochs=2", "--steps_per_epoch=2", "--backup_every_steps=1"
         )
     )
@@ -120,7 +100,7 @@ def test_killed_at_five_moments_the_run_resumes_and_ends_whole(small_data, tmp_p
     """kill -9 mid-epoch, during validation, while a backup, latest.keras and history.json
     are written; each rerun of the same command resumes, and the sixth finishes."""
     model_dir = str(tmp_path / "run")
-    flags = _train_cmd(
+    flags = train_cmd(
         small_data, model_dir, "--epochs=3", "--steps_per_epoch=3", "--backup_every_steps=2"
     )[3:]
     faults = [
@@ -131,11 +111,11 @@ def test_killed_at_five_moments_the_run_resumes_and_ends_whole(small_data, tmp_p
         ("history_write:2", 6),
     ]
     for fault, resumed_at in faults:
-        r = _run([sys.executable, FAULT_TRAIN, fault, "--", *flags])
+        r = run([sys.executable, FAULT_TRAIN, fault, "--", *flags])
         assert r.returncode == -signal.SIGKILL, (fault, r.returncode, r.stderr[-3000:])
         if resumed_at is not None:
             assert f"Resuming at step {resumed_at}:" in r.stderr, (fault, r.stderr[-3000:])
-    r = _run([sys.executable, "-m", "alexnet_tf.train", *flags])
+    r = run([sys.executable, "-m", "alexnet_tf.train", *flags])
     assert r.returncode == 0, r.stderr[-3000:]
     assert "Resuming at step 8:" in r.stderr
     _assert_finished_whole(model_dir, 9)
@@ -145,7 +125,7 @@ def test_killed_at_five_moments_the_run_resumes_and_ends_whole(small_data, tmp_p
 @pytest.mark.parametrize("trial", range(4))
 def test_resume_after_kill_9_at_a_random_moment(small_data, tmp_path, trial):
     model_dir = str(tmp_path / "run")
-    cmd = _train_cmd(
+    cmd = train_cmd(
         small_data, model_dir, "--epochs=3", "--steps_per_epoch=4", "--backup_every_steps=1"
     )
     delay = np.random.default_rng(trial).uniform(0.5, 6.0)  # seconds after the first backup
@@ -157,7 +137,7 @@ def test_resume_after_kill_9_at_a_random_moment(small_data, tmp_path, trial):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     killed_at = _backup_step(model_dir)
-    r = _run(cmd)
+    r = run(cmd)
     assert r.returncode == 0, r.stderr[-3000:]
     if 0 < killed_at < 12:
         assert f"Resuming at step {killed_at}" in r.stderr
@@ -210,8 +190,8 @@ def test_mixed_precision_trains_with_float32_logits(policy):
 
 def test_towers_strategy_trains_on_two_logical_cpus(small_data, tmp_path):
     model_dir = str(tmp_path / "run")
-    r = _run(
-        _train_cmd(
+    r = run(
+        train_cmd(
             small_data,
             model_dir,
             "--epochs=1",
@@ -247,7 +227,7 @@ def _start_workers(small_data, model_dir, *extra):
             **ENV,
             "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}),
         }
-        cmd = _train_cmd(
+        cmd = train_cmd(
             small_data, model_dir, "--distribution_strategy=multi_worker_mirrored", *extra
         )
         procs.append(
@@ -302,8 +282,8 @@ def test_a_killed_worker_stops_the_other_and_a_rerun_resumes(small_data, tmp_pat
 
 def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_backup(small_data, tmp_path):
     model_dir = str(tmp_path / "run")
-    r = _run(
-        _train_cmd(
+    r = run(
+        train_cmd(
             small_data,
             model_dir,
             "--epochs=2",
@@ -378,7 +358,7 @@ LISTED_DEVICES_NEEDED = (
 
 @pytest.mark.parametrize("extra, message", BAD_FLAGS)
 def test_bad_flags_exit_2_naming_the_flag(small_data, tmp_path, extra, message):
-    r = _run(_train_cmd(small_data, str(tmp_path / "run"), *extra))
+    r = run(train_cmd(small_data, str(tmp_path / "run"), *extra))
     assert r.returncode == 2, (r.returncode, r.stderr[-2000:])
     assert message in r.stderr, r.stderr[-2000:]
     assert "Traceback" not in r.stderr
@@ -411,7 +391,7 @@ for kw in cases:
 assert "tensorflow" not in sys.modules
 """
     (tmp_path / "a_file").write_text("")
-    r = _run([sys.executable, "-c", code])
+    r = run([sys.executable, "-c", code])
     assert r.returncode == 0, r.stderr
     lines = [line for line in r.stdout.splitlines() if line.startswith("ERR")]
     assert len(lines) == 3
@@ -438,8 +418,8 @@ def small_disk(tmp_path):
 
 def test_full_disk_is_a_clear_error_and_the_last_backup_loads(small_data, small_disk):
     model_dir = str(small_disk / "run")
-    r = _run(
-        _train_cmd(
+    r = run(
+        train_cmd(
             small_data, model_dir, "--epochs=1", "--steps_per_epoch=4", "--backup_every_steps=1"
         )
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import math
 import os
 
@@ -187,8 +188,11 @@ class StepBackup(keras.callbacks.Callback):
         return self._manager
 
     def restore(self, model) -> int:
-        """Load the newest backup into `model`; returns the step reached (0: none)."""
+        """Load the newest backup into `model`; returns the step reached (0: none). First
+        removes what a killed writer left in this backup directory: TF's `ckpt-N_temp`
+        directories and checkpoint files the index does not list."""
         self.set_model(model)
+        self._remove_debris()
         latest = tf.train.latest_checkpoint(self.read_directory)
         if latest is None:
             return 0
@@ -204,6 +208,21 @@ class StepBackup(keras.callbacks.Callback):
             # ckpt-N_temp directory), so the space goes back and only whole backups remain.
             self._remove_unlisted(step)
             raise
+
+    def _remove_debris(self):
+        if not tf.io.gfile.isdir(self.directory):
+            return
+        listed = set(self._checkpoint().checkpoints)
+        for name in tf.io.gfile.listdir(self.directory):
+            name = name.rstrip("/")
+            prefix = os.path.join(self.directory, name.split(".")[0])
+            if name.startswith("ckpt-") and (name.endswith("_temp") or prefix not in listed):
+                path = os.path.join(self.directory, name)
+                logging.info("Removing %s, left by an interrupted backup", path)
+                if tf.io.gfile.isdir(path):
+                    tf.io.gfile.rmtree(path)
+                else:
+                    tf.io.gfile.remove(path)
 
     def _remove_unlisted(self, step: int):
         listed = set(self._checkpoint().checkpoints)

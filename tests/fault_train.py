@@ -5,8 +5,10 @@ as the OOM killer or a pre-empted machine would) at a chosen moment.
 
 FAULT is one of
     after_step:N     right after optimizer step N (mid-epoch)
-    backup_write:N   while the backup of step N is written: its data file is left torn and
-                     the checkpoint index not yet updated
+    backup_temp:N    while TensorFlow writes the backup of step N (its ckpt-N_temp
+                     directory exists, part-written)
+    backup_write:N   after the backup of step N is written but before the checkpoint index
+                     lists it, with its data file torn
     model_write:E    while latest.keras is written after epoch E (0-based): a half-written
                      temporary file is left behind
     history_write:E  while history.json is written after epoch E, likewise
@@ -44,6 +46,25 @@ def install(kind: str, n: int):
                 die()
 
         callbacks.StepBackup.on_train_batch_end = on_train_batch_end
+    elif kind == "backup_temp":
+        import threading
+        import time
+
+        original_save = callbacks.StepBackup.save
+
+        def save(self):
+            if callbacks.optimizer_step(self.model) == n:
+                temp = os.path.join(self.directory, f"ckpt-{n}_temp")
+
+                def watch():
+                    while not os.path.isdir(temp):
+                        time.sleep(0.0005)
+                    die()
+
+                threading.Thread(target=watch, daemon=True).start()
+            return original_save(self)
+
+        callbacks.StepBackup.save = save
     elif kind == "backup_write":
         from tensorflow.python.checkpoint import checkpoint_management as cm
 

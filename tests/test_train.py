@@ -96,9 +96,10 @@ def _assert_finished_whole(model_dir, steps):
     assert not debris, debris
 
 
-def test_killed_at_five_moments_the_run_resumes_and_ends_whole(small_data, tmp_path):
-    """kill -9 mid-epoch, during validation, while a backup, latest.keras and history.json
-    are written; each rerun of the same command resumes, and the sixth finishes."""
+def test_killed_at_six_moments_the_run_resumes_and_ends_whole(small_data, tmp_path):
+    """kill -9 mid-epoch, during validation, twice while a backup is written, while
+    latest.keras and history.json are written; each rerun of the same command resumes,
+    and the seventh finishes."""
     model_dir = str(tmp_path / "run")
     flags = train_cmd(
         small_data, model_dir, "--epochs=3", "--steps_per_epoch=3", "--backup_every_steps=2"
@@ -106,7 +107,8 @@ def test_killed_at_five_moments_the_run_resumes_and_ends_whole(small_data, tmp_p
     faults = [
         ("after_step:2", None),
         ("validation:0", 2),  # epoch 0's step 3 was not backed up: redone
-        ("backup_write:6", 2),
+        ("backup_temp:4", 2),
+        ("backup_write:6", 3),  # the half-written backup 4 is not used: 3 is the newest
         ("model_write:1", 4),  # the torn backup 6 is not used: 4 is the newest whole one
         ("history_write:2", 6),
     ]

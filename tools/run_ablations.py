@@ -24,6 +24,7 @@ from alexnet_tf import ablations
 def parse(argv):
     parser = argparse.ArgumentParser(
         prog="run_ablations",
+        allow_abbrev=False,  # --seed, --data... are train flags, not abbreviations of ours
         description=__doc__.split("\n\n")[0],
         epilog="Other --flags are passed to python -m alexnet_tf.train.",
     )

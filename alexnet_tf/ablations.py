@@ -255,7 +255,7 @@ def summarize(runs: list[dict], records: list[dict], target_train_error: float) 
 def markdown_table(by_variant: dict, target_train_error: float) -> str:
     header = (
         "| variant | change | top-1 (centre) | top-5 (centre) | top-1 (10 views) | "
-        "top-5 (10 views) | Δ top-1 vs paper | paper reports (top-1 / top-5 points) | "
+        "top-5 (10 views) | Δ top-1 vs paper (points) | paper reports (top-1 / top-5 points) | "
         f"final train top-1 | epochs to train top-1 ≤ {target_train_error:g} | "
         "wall time per run | parameters |"
     )
@@ -263,8 +263,8 @@ def markdown_table(by_variant: dict, target_train_error: float) -> str:
     base = [s["centre_top1"] for s in by_variant.get(BASELINE, []) if s["centre_top1"] is not None]
     for variant, seeds in by_variant.items():
         top1 = [s["centre_top1"] for s in seeds if s["centre_top1"] is not None]
-        delta = (
-            f"{statistics.mean(top1) - statistics.mean(base):+.3f}"
+        delta = (  # in points, as the paper reports its ablations
+            f"{100 * (statistics.mean(top1) - statistics.mean(base)):+.1f}"
             if base and top1 and variant != BASELINE
             else "-"
         )
@@ -358,8 +358,10 @@ def write_report(out, runs, records, target_train_error, command) -> dict:
         "# Ablations\n\n"
         f"Made by: `{command}`\n\n"
         f"Seeds: {', '.join(map(str, seeds))}; mean ± std over seeds (sample std). Errors "
-        "are fractions, on the validation split, of the model after the last epoch. "
-        "Wall time is training only, per run.\n\n" + table + "\n"
+        "are fractions, on the validation split, of the model after the last epoch; the "
+        "difference to the paper's network is in points (x100), as the paper reports it. "
+        "Wall time is training only, per run, and includes whatever else ran on the "
+        "machine.\n\n" + table + "\n"
         "![ReLU vs tanh](figure1.png)\n\n![validation error](validation_error.png)\n"
     )
     atomic_write_text(os.path.join(out, "ablations.md"), text)

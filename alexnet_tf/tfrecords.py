@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from alexnet_tf import schema
-from alexnet_tf.files import atomic_write_json
+from alexnet_tf.files import atomic_write_json, remove_stale_temporaries
 
 JPEG_QUALITY = 90  # re-encoding quality for resized or converted images
 RESIZE = 256  # section 2: shorter side to 256, then the central 256x256 crop
@@ -507,9 +507,7 @@ def convert(
         "plan_digest": plan.digest(),
     }
     _check_config(output_dir, config)
-    for name in os.listdir(output_dir):  # leftovers of an interrupted run
-        if ".tmp-" in name:
-            os.remove(os.path.join(output_dir, name))
+    remove_stale_temporaries(output_dir)  # shards half-written by an interrupted run
 
     done, todo = [], []
     for task in tasks:

@@ -182,7 +182,9 @@ def test_resume_keeps_finished_shards_and_never_exposes_partial_ones(raw, tmp_pa
     # An interruption: one shard never renamed (only its temporary file exists), another
     # renamed but without its sidecar, metadata not yet written.
     lost = schema.shard_name("train", 1, 3)
-    os.replace(os.path.join(out, lost), os.path.join(out, lost + ".tmp-999"))
+    writer = subprocess.Popen(["true"])  # the writer that was killed: its pid is free now
+    writer.wait()
+    os.replace(os.path.join(out, lost), os.path.join(out, f"{lost}.tmp-{writer.pid}"))
     os.remove(
         os.path.join(out, tfrecords.STATS_FILE_DIR, schema.shard_name("train", 2, 3) + ".json")
     )

@@ -119,7 +119,7 @@ def scan(data_dir: str, splits=schema.SPLITS, stop_at_first: bool = False, log=N
     with a bad record."""
     meta = data.metadata_file(data_dir)
     num_classes = len(meta.get("classes", ()))
-    decode = data._decoder(data_dir, None)
+    decode = data.image_decoder(data_dir)
     result = {"shards": {}, "num_bad": 0}
     for split in splits:
         for path in data.list_shards(data_dir, split):

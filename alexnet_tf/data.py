@@ -74,7 +74,7 @@ def read_metadata(data_dir: str) -> dict:
     return meta
 
 
-def _decoder(data_dir, tfds_name):
+def image_decoder(data_dir, tfds_name=None):
     """The crop decoder for this data: when metadata.json says every record is a
     256x256 JPEG (make_tfrecords' default), the single fused op; otherwise (originals,
     the official converters' records, TFDS) the general one that also resizes."""
@@ -214,7 +214,7 @@ def train_dataset(
     if repeat:
         ds = ds.repeat()
     ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-    decode = _decoder(data_dir, tfds_name)
+    decode = image_decoder(data_dir, tfds_name)
 
     def crop_example(*element):
         image_bytes, label = parse(*element)
@@ -254,7 +254,7 @@ def eval_dataset(
         data_dir, split, input_context, False, None, cycle_length, tfds_name, exclude
     )
 
-    decode = _decoder(data_dir, tfds_name)
+    decode = image_decoder(data_dir, tfds_name)
 
     def views(*element):
         image_bytes, label = parse(*element)

@@ -200,16 +200,17 @@ class StepBackup(keras.callbacks.Callback):
         return optimizer_step(model)
 
     def save(self):
-        step = optimizer_step(self.model)
         try:
-            self._checkpoint().save(checkpoint_number=step)
+            self._checkpoint().save(checkpoint_number=optimizer_step(self.model))
         except BaseException:
             # e.g. a full disk: drop this backup's partial files (TF leaves a
             # ckpt-N_temp directory), so the space goes back and only whole backups remain.
-            self._remove_unlisted(step)
+            self._remove_debris()
             raise
 
     def _remove_debris(self):
+        """Delete TF's ckpt-N_temp directories and checkpoint files the index does not
+        list: what a killed or failed backup leaves behind."""
         if not tf.io.gfile.isdir(self.directory):
             return
         listed = set(self._checkpoint().checkpoints)
@@ -223,17 +224,6 @@ class StepBackup(keras.callbacks.Callback):
                     tf.io.gfile.rmtree(path)
                 else:
                     tf.io.gfile.remove(path)
-
-    def _remove_unlisted(self, step: int):
-        listed = set(self._checkpoint().checkpoints)
-        prefix = os.path.join(self.directory, f"ckpt-{step}")
-        if prefix in listed:
-            return
-        for path in tf.io.gfile.glob(prefix + "_temp") + tf.io.gfile.glob(prefix + ".*"):
-            if tf.io.gfile.isdir(path):
-                tf.io.gfile.rmtree(path)
-            else:
-                tf.io.gfile.remove(path)
 
     def on_train_batch_end(self, batch, logs=None):
         if optimizer_step(self.model) % self.every_steps == 0:

@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from alexnet_tf import schema
-from alexnet_tf.files import atomic_write_json, remove_stale_temporaries
+from alexnet_tf.files import atomic_write_json, remove_stale_temporaries, temporary_name
 
 JPEG_QUALITY = 90  # re-encoding quality for resized or converted images
 RESIZE = 256  # section 2: shorter side to 256, then the central 256x256 crop
@@ -334,7 +334,7 @@ def convert_shard(task: ShardTask) -> dict:
     import tensorflow as tf
 
     final = os.path.join(task.output_dir, task.name)
-    tmp = f"{final}.tmp-{os.getpid()}"
+    tmp = temporary_name(final)
     written, converted, skipped = 0, [], []
     pixel_sum, outer_sum, pixel_count = np.zeros(3), np.zeros((3, 3)), 0
     with tf.io.TFRecordWriter(tmp) as writer:

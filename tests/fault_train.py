@@ -89,7 +89,7 @@ def install(kind: str, n: int):
 
         def save(model, path):
             if epochs["n"] == n and path.endswith("latest.keras"):
-                tmp = path[: -len(".keras")] + f".tmp-{os.getpid()}.keras"
+                tmp = files.temporary_name(path)
                 model.save(tmp)
                 tear(tmp)
                 die()
@@ -102,7 +102,7 @@ def install(kind: str, n: int):
 
         def write(path, data):
             if path.endswith("history.json") and f'"epoch": {n},' in data.decode():
-                tmp = f"{path}.tmp-{os.getpid()}"
+                tmp = files.temporary_name(path)
                 with open(tmp, "wb") as f:
                     f.write(data[: len(data) // 2])
                 die()

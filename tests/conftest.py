@@ -1,6 +1,7 @@
 """Test set-up: two logical CPU devices, so two-device tower placement is testable here."""
 
 import os
+import shutil
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -13,6 +14,25 @@ tf.config.set_logical_device_configuration(
 
 
 import pytest  # noqa: E402
+
+
+def pytest_report_header(config):
+    free = shutil.disk_usage(config._tmp_path_factory.getbasetemp()).free
+    return (
+        f"free disk in the temporary dir: {free / 2**30:.1f} GiB "
+        "(the suite needs about 4 GiB: a full-size model dir holds about 1.5 GB)"
+    )
+
+
+@pytest.fixture(scope="module")
+def module_tmp(tmp_path_factory, request):
+    """A temporary dir shared by one module's tests; removed when they all passed, since a
+    trained model dir in it holds about 1.5 GB."""
+    path = tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])
+    failed_before = request.session.testsfailed
+    yield path
+    if request.session.testsfailed == failed_before:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -35,9 +35,9 @@ def _tool(data_dir, out, *extra):
 
 
 @pytest.fixture(scope="module")
-def study(demo_records, tmp_path_factory):
+def study(demo_records, module_tmp):
     data_dir = demo_records(2, 1)
-    out = str(tmp_path_factory.mktemp("ablations") / "study")
+    out = str(module_tmp / "study")
     r = _tool(data_dir, out, "--seeds=1", "--variants=paper,tanh", *TINY)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
     return data_dir, out, r

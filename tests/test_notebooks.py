@@ -15,8 +15,8 @@ NOTEBOOKS = ("01_input_pipeline", "02_train_and_evaluate", "03_what_the_network_
 
 
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory):
-    root = tmp_path_factory.mktemp("notebooks")
+def executed(module_tmp):
+    root = module_tmp
     params = f'DATA_DIR = "{root / "data"}"\nMODEL_DIR = "{root / "run"}"\n'
     books = {}
     for name in NOTEBOOKS:  # in order: 03 reads the run 02 makes

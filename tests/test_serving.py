@@ -22,9 +22,9 @@ ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, demo_records):
+def trained(module_tmp, demo_records):
     """A model_dir as training leaves it (towers pinned to two CPUs), and its data."""
-    root = tmp_path_factory.mktemp("serving")
+    root = module_tmp
     data_dir = demo_records(2, 2, train_shards=1, validation_shards=1)
     model_dir = root / "run"
     model_dir.mkdir()

@@ -20,7 +20,7 @@ def pytest_report_header(config):
     free = shutil.disk_usage(config._tmp_path_factory.getbasetemp()).free
     return (
         f"free disk in the temporary dir: {free / 2**30:.1f} GiB "
-        "(the suite needs about 4 GiB: a full-size model dir holds about 1.5 GB)"
+        "(the suite's peak, measured: 2.7 GiB; a full-size model dir holds about 1.5 GB)"
     )
 
 

@@ -226,7 +226,11 @@ class StepBackup(keras.callbacks.Callback):
                     tf.io.gfile.remove(path)
 
     def on_train_batch_end(self, batch, logs=None):
-        if optimizer_step(self.model) % self.every_steps == 0:
+        # Not at an epoch's last step: that backup is taken at the epoch's end, after its
+        # validation, history and model files, so a run stopped in between (killed, or a
+        # full disk) redoes those steps and records the epoch, instead of resuming past it.
+        last_step = self.params.get("steps") and batch + 1 >= self.params["steps"]
+        if optimizer_step(self.model) % self.every_steps == 0 and not last_step:
             self.save()
 
     def on_epoch_end(self, epoch, logs=None):

@@ -13,6 +13,10 @@ FAULT is one of
                      temporary file is left behind
     history_write:E  while history.json is written after epoch E, likewise
     validation:E     in the middle of epoch E's validation pass
+
+or, instead of a kill, a full disk:
+    fill_disk:E      just before latest.keras is written after epoch E, a file beside
+                     the model dir takes all but 64 KB of its device's free space
 """
 
 import glob
@@ -121,6 +125,27 @@ def install(kind: str, n: int):
 
         callbacks.StepBackup.on_epoch_begin = on_epoch_begin
         callbacks.StepBackup.on_test_batch_end = on_test_batch_end
+    elif kind == "fill_disk":
+        epochs = {"n": -1}
+        original_end = callbacks.ModelFiles.on_epoch_end
+        original_save = callbacks.save_model_atomically
+
+        def on_epoch_end(self, epoch, logs=None):
+            epochs["n"] = epoch
+            return original_end(self, epoch, logs)
+
+        def save(model, path):
+            if epochs["n"] == n and path.endswith("latest.keras"):
+                model_dir = os.path.dirname(path)
+                stat = os.statvfs(model_dir)
+                free = stat.f_bavail * stat.f_frsize
+                filler = os.path.join(os.path.dirname(model_dir), "filler")
+                with open(filler, "wb") as f:
+                    os.posix_fallocate(f.fileno(), 0, free - 64 * 1024)
+            return original_save(model, path)
+
+        callbacks.ModelFiles.on_epoch_end = on_epoch_end
+        callbacks.save_model_atomically = save
     else:
         raise SystemExit(f"fault_train: unknown fault {kind}")
 

@@ -1,6 +1,7 @@
 """Training: the CLI end to end, resume after kill -9, the paper's update rule, mixed
 precision, towers, multi-worker, NaN stop, and bad flags."""
 
+import contextlib
 import json
 import os
 import signal
@@ -110,7 +111,7 @@ def test_killed_at_six_moments_the_run_resumes_and_ends_whole(small_data, tmp_pa
         ("backup_temp:4", 2),
         ("backup_write:6", 3),  # the half-written backup 4 is not used: 3 is the newest
         ("model_write:1", 4),  # the torn backup 6 is not used: 4 is the newest whole one
-        ("history_write:2", 6),
+        ("history_write:2", 4),  # killed at epoch 1's end, before its backup (step 6)
     ]
     for fault, resumed_at in faults:
         r = run([sys.executable, FAULT_TRAIN, fault, "--", *flags])
@@ -402,20 +403,28 @@ assert "tensorflow" not in sys.modules
     assert "--batch_size=4 is not divisible by the 3 workers" in lines[2]
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    """A 1.2 GB tmpfs: room for two backups of the full-size model (455 MB each) and
-    little more, so the third fills it."""
-    path = tmp_path / "disk"
+@contextlib.contextmanager
+def tmpfs(path, size):
+    """A small file system at `path` (a tmpfs of `size`, e.g. "1200m"), to run a disk full."""
     path.mkdir()
     r = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1200m", "tmpfs", str(path)],
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
         capture_output=True,
         text=True,
     )
     assert r.returncode == 0, f"mounting a tmpfs needs root (CI runs as root): {r.stderr}"
-    yield path
-    subprocess.run(["umount", "-l", str(path)], check=False)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1.2 GB tmpfs: room for two backups of the full-size model (455 MB each) and
+    little more, so the third fills it."""
+    with tmpfs(tmp_path / "disk", "1200m") as path:
+        yield path
 
 
 def test_full_disk_is_a_clear_error_and_the_last_backup_loads(small_data, small_disk):
@@ -449,3 +458,33 @@ def test_full_disk_is_a_clear_error_and_the_last_backup_loads(small_data, small_
     ckpt = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
     ckpt.restore(tf.train.latest_checkpoint(backup)).assert_existing_objects_matched()
     assert int(model.optimizer.iterations.numpy()) == 2
+
+
+def test_full_disk_while_latest_keras_is_written_keeps_the_last_one(small_data, tmp_path):
+    """The disk fills just before the last epoch's latest.keras is written, right after the
+    backup of that epoch's last step: the error is clear, epoch 0's latest.keras is intact,
+    no temporary is left, and once space is freed the same command records the epoch it
+    could not."""
+    with tmpfs(tmp_path / "disk", "3g") as disk:
+        model_dir = str(disk / "run")
+        flags = train_cmd(
+            small_data, model_dir, "--epochs=2", "--steps_per_epoch=2", "--backup_every_steps=2"
+        )[3:]
+        r = run([sys.executable, FAULT_TRAIN, "fill_disk:1", "--", *flags])
+        assert r.returncode == 1, r.stderr[-3000:]
+        message = r.stderr[r.stderr.index("train: error:") :]
+        assert f"no space left on the device of --model_dir={model_dir}" in message, message
+        assert "Traceback" not in r.stderr
+        latest = os.path.join(model_dir, "latest.keras")
+        kept = keras.models.load_model(latest, safe_mode=True)
+        assert int(kept.optimizer.iterations.numpy()) == 2  # epoch 0's
+        assert not [f for f in os.listdir(model_dir) if ".tmp-" in f]
+        assert [h["epoch"] for h in _history(model_dir)] == [0, 1]
+        os.remove(disk / "filler")
+        r = run([sys.executable, "-m", "alexnet_tf.train", *flags])
+        assert r.returncode == 0, r.stderr[-3000:]
+        assert "All 2 epochs are done" not in r.stderr, r.stderr[-3000:]
+        assert [h["epoch"] for h in _history(model_dir)] == [0, 1]
+        after = keras.models.load_model(latest, safe_mode=True)
+        assert int(after.optimizer.iterations.numpy()) == 4
+        assert _backup_step(model_dir) == 4

@@ -2,9 +2,9 @@
 
 Resume: a backup (model, optimizer, learning-rate state) is written every
 `backup_every_steps` steps and at each epoch end, after the epoch's records (its last step
-is not backed up before them). A rerun restores the newest, finishes
-the interrupted epoch with the steps it still owed, then trains the remaining epochs, so
-no epoch is repeated or skipped and at most `backup_every_steps` steps are redone.
+is not backed up before them). A rerun restores the newest, finishes the interrupted epoch
+with the steps it still owed, then trains the remaining epochs, so no epoch is repeated or
+skipped and at most `backup_every_steps` steps are redone.
 """
 
 from __future__ import annotations

@@ -38,6 +38,28 @@ def tear(path):
         f.truncate(size // 2)
 
 
+def at_latest_keras_write(target_epoch: int, action):
+    """Instead of writing latest.keras after epoch `target_epoch` (0-based), call
+    action(model, path, save)."""
+    from alexnet_tf import callbacks
+
+    state = {"epoch": -1}
+    original_end = callbacks.ModelFiles.on_epoch_end
+    original_save = callbacks.save_model_atomically
+
+    def on_epoch_end(self, epoch, logs=None):
+        state["epoch"] = epoch
+        return original_end(self, epoch, logs)
+
+    def save(model, path):
+        if state["epoch"] == target_epoch and path.endswith("latest.keras"):
+            return action(model, path, original_save)
+        return original_save(model, path)
+
+    callbacks.ModelFiles.on_epoch_end = on_epoch_end
+    callbacks.save_model_atomically = save
+
+
 def install(kind: str, n: int):
     from alexnet_tf import callbacks, files
 
@@ -83,24 +105,14 @@ def install(kind: str, n: int):
 
         cm.update_checkpoint_state_internal = update
     elif kind == "model_write":
-        original_save = callbacks.save_model_atomically
-        epochs = {"n": -1}
-        original_end = callbacks.ModelFiles.on_epoch_end
 
-        def on_epoch_end(self, epoch, logs=None):
-            epochs["n"] = epoch
-            return original_end(self, epoch, logs)
+        def tear_and_die(model, path, original_save):
+            tmp = files.temporary_name(path)
+            model.save(tmp)
+            tear(tmp)
+            die()
 
-        def save(model, path):
-            if epochs["n"] == n and path.endswith("latest.keras"):
-                tmp = files.temporary_name(path)
-                model.save(tmp)
-                tear(tmp)
-                die()
-            return original_save(model, path)
-
-        callbacks.ModelFiles.on_epoch_end = on_epoch_end
-        callbacks.save_model_atomically = save
+        at_latest_keras_write(n, tear_and_die)
     elif kind == "history_write":
         original_write = files.atomic_write_bytes
 
@@ -126,26 +138,16 @@ def install(kind: str, n: int):
         callbacks.StepBackup.on_epoch_begin = on_epoch_begin
         callbacks.StepBackup.on_test_batch_end = on_test_batch_end
     elif kind == "fill_disk":
-        epochs = {"n": -1}
-        original_end = callbacks.ModelFiles.on_epoch_end
-        original_save = callbacks.save_model_atomically
 
-        def on_epoch_end(self, epoch, logs=None):
-            epochs["n"] = epoch
-            return original_end(self, epoch, logs)
+        def fill_then_save(model, path, original_save):
+            model_dir = os.path.dirname(path)
+            stat = os.statvfs(model_dir)
+            free = stat.f_bavail * stat.f_frsize
+            with open(os.path.join(os.path.dirname(model_dir), "filler"), "wb") as f:
+                os.posix_fallocate(f.fileno(), 0, free - 64 * 1024)
+            original_save(model, path)
 
-        def save(model, path):
-            if epochs["n"] == n and path.endswith("latest.keras"):
-                model_dir = os.path.dirname(path)
-                stat = os.statvfs(model_dir)
-                free = stat.f_bavail * stat.f_frsize
-                filler = os.path.join(os.path.dirname(model_dir), "filler")
-                with open(filler, "wb") as f:
-                    os.posix_fallocate(f.fileno(), 0, free - 64 * 1024)
-            return original_save(model, path)
-
-        callbacks.ModelFiles.on_epoch_end = on_epoch_end
-        callbacks.save_model_atomically = save
+        at_latest_keras_write(n, fill_then_save)
     else:
         raise SystemExit(f"fault_train: unknown fault {kind}")
 

@@ -10,13 +10,12 @@ from the newest backup; (6) model.fit. Everything the run writes lives in --mode
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
-import sys
 
-from absl import app, flags
+from absl import flags
 
-from alexnet_tf import config as cfg_lib
+from alexnet_tf import cli, options
+from alexnet_tf.training import config as cfg_lib
 
 FLAGS = flags.FLAGS
 _D = cfg_lib.TrainConfig  # defaults
@@ -27,9 +26,6 @@ flags.DEFINE_integer("epochs", _D.epochs, "Epochs to train (section 5: about 90)
 flags.DEFINE_integer("batch_size", _D.batch_size, "Global batch, over all replicas.")
 flags.DEFINE_float("learning_rate", _D.learning_rate, "Initial learning rate (for batch 128).")
 flags.DEFINE_float("momentum", _D.momentum, "SGD momentum.")
-flags.DEFINE_float(
-    "weight_decay", _D.weight_decay, "The paper's weight decay (through the momentum, on kernels)."
-)
 flags.DEFINE_string(
     "lr_schedule",
     _D.lr_schedule,
@@ -61,12 +57,12 @@ flags.DEFINE_string(
 )
 flags.DEFINE_boolean("jit_compile", _D.jit_compile, "Compile the train step with XLA.")
 flags.DEFINE_integer("num_classes", 0, "Classes (0: from metadata.json).")
-flags.DEFINE_string("architecture", _D.architecture, "two_tower | one_tower | one_tower_half")
-flags.DEFINE_string("activation", _D.activation, "relu | tanh")
-flags.DEFINE_boolean("lrn", _D.lrn, "Local response normalization (section 3.3).")
-flags.DEFINE_boolean("overlapping_pool", _D.overlapping_pool, "3x3/2 pooling (else 2x2/2).")
-flags.DEFINE_float("dropout", _D.dropout, "Dropout rate on fc6 and fc7.")
-flags.DEFINE_string("init", _D.init, "paper | caffe | he")
+# The network's options, one flag each, from their declaration (alexnet_tf/options.py).
+for _field in options.FIELDS:
+    _define = {bool: flags.DEFINE_boolean, float: flags.DEFINE_float, int: flags.DEFINE_integer}
+    _define.get(type(_field.default), flags.DEFINE_string)(
+        _field.name, _field.default, _field.metadata["option"].help
+    )
 flags.DEFINE_boolean(
     "normalize_std",
     _D.normalize_std,
@@ -97,7 +93,9 @@ flags.DEFINE_boolean(
 
 
 def config_from_flags() -> cfg_lib.TrainConfig:
-    values = {f.name: FLAGS[f.name].value for f in dataclasses.fields(cfg_lib.TrainConfig)}
+    fields = [f.name for f in dataclasses.fields(cfg_lib.TrainConfig) if f.name != "model"]
+    values = {name: FLAGS[name].value for name in fields}
+    values["model"] = options.ModelOptions(**{n: FLAGS[n].value for n in options.NAMES})
     try:
         values["lr_boundaries"] = tuple(int(b) for b in values["lr_boundaries"] or ())
     except ValueError:
@@ -110,44 +108,31 @@ def config_from_flags() -> cfg_lib.TrainConfig:
     return cfg_lib.TrainConfig(**values)
 
 
-def _parse_flags(argv):
-    """absl's parser, exiting with the usage-error status 2 instead of 1."""
-    try:
-        return FLAGS(argv)
-    except flags.Error as e:
-        print(f"train: error: {e}\nSee --helpfull for the flags.", file=sys.stderr)
-        sys.exit(2)
-
-
-def usage_error(message: str):
-    print(f"train: error: {message}", file=sys.stderr)
-    sys.exit(2)
+# The package's own tests shrink the network through this (see AlexNet's
+# test_width_divisor); it is not a training flag.
+TEST_WIDTH_ENV = "ALEXNET_TF_TEST_WIDTH_DIVISOR"
 
 
 def main(argv):
-    if len(argv) > 1:
-        usage_error(f"unexpected arguments: {' '.join(argv[1:])}")
+    cli.no_arguments(argv)
     try:
         config = config_from_flags()
         cfg_lib.validate(config)
     except cfg_lib.ConfigError as e:
-        usage_error(str(e))
+        cli.usage_error(str(e))
     if FLAGS.check_only:
         print(config.to_json())
         return
-    from alexnet_tf import training  # TensorFlow starts here, after validation
+    from alexnet_tf.training import run  # TensorFlow starts here, after validation
 
     try:
-        training.run(config)
+        run.run(config, test_width_divisor=int(os.environ.get(TEST_WIDTH_ENV, "1")))
     except cfg_lib.ConfigError as e:
-        usage_error(str(e))
-    except training.RUN_FAILURES as e:  # explained in the message; the backup stands
-        kind = {training.TrainingDiverged: "stopped", training.DataError: "data error"}
-        print(f"train: {kind.get(type(e), 'error')}: {e}", file=sys.stderr)
-        sys.exit(1)
+        cli.usage_error(str(e))
+    except run.RUN_FAILURES as e:  # explained in the message; the backup stands
+        kind = {run.TrainingDiverged: "stopped", run.DataError: "data error"}
+        cli.fail(str(e), kind.get(type(e), "error"))
 
 
 if __name__ == "__main__":
-    logging.getLogger().setLevel(logging.INFO)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
-    app.run(main, flags_parser=_parse_flags)
+    cli.run(main, "train")

@@ -39,11 +39,11 @@ def module_tmp(tmp_path_factory, request):
 def demo_records(tmp_path_factory):
     """make(train_per_class, validation_per_class, train_shards=2, validation_shards=1):
     a small demo data set (six shape classes) converted to TFRecords; returns its dir."""
-    from alexnet_tf import demo_data, tfrecords
+    from alexnet_tf.data import demo, tfrecords
 
     def make(train_per_class, validation_per_class, train_shards=2, validation_shards=1):
         root = tmp_path_factory.mktemp("demo_records")
-        raw = demo_data.write_raw(
+        raw = demo.write_raw(
             str(root / "raw"),
             train_per_class=train_per_class,
             validation_per_class=validation_per_class,

@@ -41,7 +41,7 @@ def tear(path):
 def at_latest_keras_write(target_epoch: int, action):
     """Instead of writing latest.keras after epoch `target_epoch` (0-based), call
     action(model, path, save)."""
-    from alexnet_tf import callbacks
+    from alexnet_tf.training import callbacks
 
     state = {"epoch": -1}
     original_end = callbacks.ModelFiles.on_epoch_end
@@ -61,7 +61,8 @@ def at_latest_keras_write(target_epoch: int, action):
 
 
 def install(kind: str, n: int):
-    from alexnet_tf import callbacks, files
+    from alexnet_tf import files
+    from alexnet_tf.training import callbacks
 
     if kind == "after_step":
         original = callbacks.StepBackup.on_train_batch_end
@@ -159,13 +160,11 @@ def main():
     install(kind, int(n))
     import logging
 
-    from absl import app
-
-    from alexnet_tf import train
+    from alexnet_tf import cli, train
 
     logging.getLogger().setLevel(logging.INFO)
     sys.argv = ["train", *train_flags]
-    app.run(train.main, flags_parser=train._parse_flags)
+    cli.run(train.main, "train")
 
 
 if __name__ == "__main__":

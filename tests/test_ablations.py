@@ -9,7 +9,8 @@ import sys
 import pytest
 from PIL import Image
 
-from alexnet_tf import ablations
+from alexnet_tf.rundir import RunDir
+from alexnet_tf.studies import ablations
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -62,7 +63,7 @@ def test_report_holds_the_runs_numbers(study):
         run_dir = os.path.join(out, "runs", f"{variant}-seed0")
         with open(os.path.join(run_dir, "history.json"), encoding="utf-8") as f:
             history = json.load(f)
-        with open(os.path.join(run_dir, ablations.RUN_FILE), encoding="utf-8") as f:
+        with open(RunDir(run_dir).study_record, encoding="utf-8") as f:
             record = json.load(f)
         with open(os.path.join(run_dir, "train_config.json"), encoding="utf-8") as f:
             config = json.load(f)

@@ -14,7 +14,10 @@ import tensorflow as tf
 from PIL import Image
 from trainer import run, train_cmd
 
-from alexnet_tf import check_data, schema
+from alexnet_tf import constants
+from alexnet_tf.data import check as check_data
+from alexnet_tf.data import schema
+from alexnet_tf.rundir import RunDir
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
@@ -54,8 +57,8 @@ def damaged(demo_records, tmp_path_factory):
     clean = demo_records(6, 2, train_shards=3, validation_shards=1)
     out = str(tmp_path_factory.mktemp("damaged") / "tfr")
     shutil.copytree(clean, out)
-    train = [os.path.join(out, schema.shard_name("train", i, 3)) for i in range(3)]
-    val = os.path.join(out, schema.shard_name("validation", 0, 1))
+    train = [os.path.join(out, constants.shard_name("train", i, 3)) for i in range(3)]
+    val = os.path.join(out, constants.shard_name("validation", 0, 1))
     _flip_byte_in_record(train[0], 2)
     records = _records(train[1])
     good = io.BytesIO()
@@ -68,7 +71,7 @@ def damaged(demo_records, tmp_path_factory):
     raw = open(val, "rb").read()
     with open(val, "wb") as f:
         f.write(raw[: len(raw) - 100])
-    n_val = len(_records(clean + "/" + schema.shard_name("validation", 0, 1)))
+    n_val = len(_records(clean + "/" + constants.shard_name("validation", 0, 1)))
     expected = {train[0]: [2], train[1]: [1, 3], train[2]: [0], val: [n_val - 1]}
     return out, expected
 
@@ -136,7 +139,7 @@ def test_skip_bad_records_trains_and_counts_them(damaged, tmp_path):
     r = _train(data_dir, str(model_dir), "--skip_bad_records")
     assert r.returncode == 0, r.stderr[-3000:]
     assert "--skip_bad_records: 5 of" in r.stderr and "records are left out" in r.stderr
-    with open(model_dir / check_data.CHECK_FILE) as f:
+    with open(RunDir(str(model_dir)).data_check) as f:
         saved = json.load(f)
     assert saved["num_bad"] == 5
     listed = {(b["shard"], b["record"]) for s in saved["shards"].values() for b in s["bad"]}

@@ -8,7 +8,8 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from alexnet_tf import augment, data, schema
+from alexnet_tf import constants, data
+from alexnet_tf.data import augment, schema
 
 
 def _jpeg(image):
@@ -30,7 +31,7 @@ def _write(out, split, images, labels, shards=2, extra_official=False, metadata=
     os.makedirs(out, exist_ok=True)
     per = np.array_split(np.arange(len(images)), shards)
     for s, idx in enumerate(per):
-        with tf.io.TFRecordWriter(os.path.join(out, schema.shard_name(split, s, shards))) as w:
+        with tf.io.TFRecordWriter(os.path.join(out, constants.shard_name(split, s, shards))) as w:
             for i in idx:
                 jpeg = _jpeg(images[i]).numpy()
                 ex = tf.train.Example.FromString(
@@ -50,7 +51,7 @@ def _write(out, split, images, labels, shards=2, extra_official=False, metadata=
                     ]
                 w.write(ex.SerializeToString())
     if metadata is not None:
-        with open(os.path.join(out, schema.METADATA_FILE), "w") as f:
+        with open(os.path.join(out, constants.METADATA_FILE), "w") as f:
             json.dump(metadata, f)
 
 
@@ -192,7 +193,7 @@ def test_official_converter_records_of_any_size_give_0_based_labels(tmp_path):
     x, y = next(iter(data.train_dataset(out, batch_size=6, seed=0)))
     assert x.shape == (6, 224, 224, 3) and sorted(y.numpy()) == sorted(labels)
     meta = data.read_metadata(out)  # no metadata.json: ImageNet statistics
-    assert meta["eigval"] == list(augment.IMAGENET_EIGVAL)
+    assert meta["eigval"] == list(constants.IMAGENET_EIGVAL)
 
 
 def test_input_context_gives_each_worker_its_own_shards(square_dir):
@@ -231,7 +232,7 @@ def test_skip_errors_drops_undecodable_images(tmp_path):
     images = [_smooth(256, 256, i) for i in range(4)]
     _write(out, "validation", images, np.arange(4), shards=1)
     # Append a record whose JPEG is cut short.
-    path = os.path.join(out, schema.shard_name("validation", 0, 1))
+    path = os.path.join(out, constants.shard_name("validation", 0, 1))
     records = [r.numpy() for r in tf.data.TFRecordDataset(path)]
     bad = schema.make_example(
         tf.io.encode_jpeg(images[0]).numpy()[:200], 256, 256, "cut.JPEG", 0, "n0", "x"

@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
-from alexnet_tf.metrics import TopKError
+from alexnet_tf.model.metrics import TopKError
 
 
 def _expected_error_brute_force(labels, scores, k):

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from alexnet_tf.augment import IMAGENET_STD_RGB
-from alexnet_tf.layers import LocalResponseNorm
+from alexnet_tf.constants import IMAGENET_STD_RGB
 from alexnet_tf.model import build_alexnet
+from alexnet_tf.model.layers import LocalResponseNorm
 
 TWO_DEVICES = ("/CPU:0", "/CPU:1")
 
@@ -253,7 +253,8 @@ def test_unknown_device_is_a_clear_error():
         ({"activation": "sigmoid"}, "activation must be one of"),
         ({"init": "xavier"}, "init must be one of"),
         ({"dropout": 1.0}, "dropout must be in"),
-        ({"weight_decay": -1.0}, "weight_decay and pca_std must be >= 0"),
+        ({"weight_decay": -1.0}, r"weight_decay must be >= 0. Received: weight_decay=-1.0"),
+        ({"pca_std": -1.0}, r"pca_std must be >= 0. Received: pca_std=-1.0"),
     ],
 )
 def test_bad_arguments_name_the_value(kwargs, match):

@@ -3,14 +3,15 @@
 import numpy as np
 import tensorflow as tf
 
-from alexnet_tf import augment
-from alexnet_tf.layers import ImagePreprocess
+from alexnet_tf import constants
+from alexnet_tf.data import augment
+from alexnet_tf.model.layers import ImagePreprocess
 
 
 def _pca_numpy(image, alpha):
     """Section 4.1 written out: add [p1 p2 p3][a1 l1, a2 l2, a3 l3]^T to every pixel."""
-    p = np.array(augment.IMAGENET_EIGVEC, np.float64)
-    lam = np.array(augment.IMAGENET_EIGVAL) * 255.0
+    p = np.array(constants.IMAGENET_EIGVEC, np.float64)
+    lam = np.array(constants.IMAGENET_EIGVAL) * 255.0
     return image + p @ (np.asarray(alpha) * lam)
 
 
@@ -32,7 +33,7 @@ def test_pca_lighting_matches_numpy_eagerly_and_in_tf_data():
 def test_preprocess_subtracts_mean_and_lights_only_in_training():
     images = np.full((2, 4, 4, 3), 100, np.uint8)
     layer = ImagePreprocess(seed=3)
-    mean = np.array(augment.IMAGENET_MEAN_RGB, np.float32)
+    mean = np.array(constants.IMAGENET_MEAN_RGB, np.float32)
     np.testing.assert_allclose(layer(images, training=False), 100 - mean + np.zeros((2, 4, 4, 3)))
     lit = layer(images, training=True).numpy()
     assert not np.allclose(lit, 100 - mean)
@@ -43,7 +44,7 @@ def test_preprocess_subtracts_mean_and_lights_only_in_training():
 
 def test_preprocess_divides_by_std_when_given():
     images = np.full((1, 2, 2, 3), 200, np.float32)
-    std = augment.IMAGENET_STD_RGB
+    std = constants.IMAGENET_STD_RGB
     got = ImagePreprocess(std_rgb=std)(images, training=False).numpy()
-    want = (200 - np.array(augment.IMAGENET_MEAN_RGB)) / np.array(std)
+    want = (200 - np.array(constants.IMAGENET_MEAN_RGB)) / np.array(std)
     np.testing.assert_allclose(got[0, 0, 0], want, rtol=1e-6)

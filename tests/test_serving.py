@@ -13,10 +13,13 @@ from PIL import Image
 from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow_serving.apis import prediction_log_pb2
 
-from alexnet_tf import augment, data, demo_data, export
-from alexnet_tf.evaluate import evaluate
+from alexnet_tf import constants, data
+from alexnet_tf.data import augment, demo
+from alexnet_tf.inference import export
+from alexnet_tf.inference.evaluate import evaluate
+from alexnet_tf.inference.serving import explain
 from alexnet_tf.model import build_alexnet
-from alexnet_tf.serving import explain
+from alexnet_tf.rundir import ExportBase
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
@@ -29,7 +32,7 @@ def trained(module_tmp, demo_records):
     model_dir = root / "run"
     model_dir.mkdir()
     model = build_alexnet(
-        6, tower_devices=("/CPU:0", "/CPU:1"), init="he", std_rgb=augment.IMAGENET_STD_RGB, seed=1
+        6, tower_devices=("/CPU:0", "/CPU:1"), init="he", std_rgb=constants.IMAGENET_STD_RGB, seed=1
     )
     model.save(model_dir / "best.keras")
     (model_dir / "train_config.json").write_text(json.dumps({"data_dir": data_dir}))
@@ -75,8 +78,8 @@ def test_layout_tf_serving_watches(trained, tmp_path):
     ):
         assert os.path.exists(os.path.join(v, rel)), rel
     ids = open(os.path.join(v, "assets", "class_ids.txt")).read().split()
-    assert ids == sorted(demo_data.CLASSES)
-    assert export.next_version(trained["export_dir"]) == 2
+    assert ids == sorted(demo.CLASSES)
+    assert ExportBase(trained["export_dir"]).next_version() == 2
     with pytest.raises(FileExistsError, match="never overwritten"):
         export.export(trained["model_dir"], trained["export_dir"], version=1)
     assert not [d for d in os.listdir(trained["export_dir"]) if d.startswith(".tmp")]
@@ -94,8 +97,8 @@ def test_serving_default_matches_the_keras_model_on_the_centre_crop(trained, ser
     assert np.all(np.diff(scores, axis=1) <= 0)
     names = dict(
         zip(
-            sorted(demo_data.CLASSES),
-            [demo_data.NAMES[c] for c in sorted(demo_data.CLASSES)],
+            sorted(demo.CLASSES),
+            [demo.NAMES[c] for c in sorted(demo.CLASSES)],
             strict=True,
         )
     )
@@ -369,7 +372,7 @@ def test_a_model_file_with_code_is_refused_and_its_code_never_runs(trained, tmp_
     evil = tmp_path / "evil.keras"
     keras.Model(inputs, outputs).save(evil)
     marker.unlink(missing_ok=True)  # tracing at save time ran it once; start clean
-    from alexnet_tf import saving
+    from alexnet_tf.inference import saving
 
     with pytest.raises(ValueError, match="holds a 'Functional' model, not an alexnet_tf"):
         saving.load_for_inference(str(evil))

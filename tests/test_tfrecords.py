@@ -11,7 +11,8 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from alexnet_tf import schema, tfrecords
+from alexnet_tf import constants
+from alexnet_tf.data import schema, tfrecords
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -70,7 +71,7 @@ def raw(tmp_path):
 
 
 def _records(out, split):
-    files = sorted(tf.io.gfile.glob(os.path.join(out, schema.shard_pattern(split))))
+    files = sorted(tf.io.gfile.glob(os.path.join(out, constants.shard_pattern(split))))
     return [tf.train.Example.FromString(r.numpy()) for r in tf.data.TFRecordDataset(files)]
 
 
@@ -85,7 +86,7 @@ def test_awkward_files_are_converted_or_reported(raw, tmp_path):
     meta = tfrecords.convert(raw_dir, out, train_shards=3, validation_shards=2, num_workers=1)
     assert meta["num_examples"] == {"train": expect["train_written"], "validation": 4}
     assert meta["classes"] == ["cat", "dog"]
-    report = json.load(open(os.path.join(out, tfrecords.REPORT_FILE)))
+    report = json.load(open(os.path.join(out, constants.CONVERSION_REPORT_FILE)))
     assert {os.path.basename(p) for p, _ in report["converted"]} == expect["converted"]
     skipped = {os.path.basename(p): why for p, why in report["skipped"]}
     assert set(skipped) == expect["skipped"]
@@ -153,7 +154,7 @@ def _shard_bytes(out):
     return {
         f: open(os.path.join(out, f), "rb").read()
         for f in sorted(os.listdir(out))
-        if f.startswith(schema.SPLITS)
+        if f.startswith(constants.SPLITS)
     }
 
 
@@ -181,15 +182,15 @@ def test_resume_keeps_finished_shards_and_never_exposes_partial_ones(raw, tmp_pa
     complete = _shard_bytes(out)
     # An interruption: one shard never renamed (only its temporary file exists), another
     # renamed but without its sidecar, metadata not yet written.
-    lost = schema.shard_name("train", 1, 3)
+    lost = constants.shard_name("train", 1, 3)
     writer = subprocess.Popen(["true"])  # the writer that was killed: its pid is free now
     writer.wait()
     os.replace(os.path.join(out, lost), os.path.join(out, f"{lost}.tmp-{writer.pid}"))
     os.remove(
-        os.path.join(out, tfrecords.STATS_FILE_DIR, schema.shard_name("train", 2, 3) + ".json")
+        os.path.join(out, constants.SHARD_INFO_DIR, constants.shard_name("train", 2, 3) + ".json")
     )
     os.remove(os.path.join(out, "metadata.json"))
-    kept = os.path.join(out, schema.shard_name("train", 0, 3))
+    kept = os.path.join(out, constants.shard_name("train", 0, 3))
     os.utime(kept, (1, 1))
     tfrecords.convert(raw_dir, out, **kw)
     assert os.stat(kept).st_mtime == 1  # finished shard not rewritten
@@ -332,7 +333,7 @@ def _hostile_tree(tmp_path):
 
 CONVERT_AND_MEASURE = """
 import json, sys
-from alexnet_tf import tfrecords
+from alexnet_tf.data import tfrecords
 if sys.argv[3] == "locked":  # root reads any file: make this one fail as it would for a user
     real_open = open
     def open_(path, *a, **k):
@@ -363,7 +364,7 @@ def test_hostile_input_is_reported_with_bounded_memory(tmp_path):
     # Measured 0.76 GB, TensorFlow's share included. Resizing wide.png whole would take
     # 655 M pixels (2 GB), and decoding the bomb 144 M.
     assert result["rss_mb"] < 1200, result["rss_mb"]
-    report = json.load(open(out / tfrecords.REPORT_FILE))
+    report = json.load(open(out / constants.CONVERSION_REPORT_FILE))
     skipped = {p: why for p, why in report["skipped"]}
     assert "decompression bomb" in skipped["train/a/bomb.png"]
     assert "not a regular file" in skipped["train/a/fifo.JPEG"]

@@ -9,11 +9,10 @@ names, counts, mean, RGB eigen-decomposition) and OUT/conversion_report.json (ev
 converted and skipped file with the reason). Interrupted? Run the same command again.
 """
 
-import sys
+from absl import flags, logging
 
-from absl import app, flags, logging
-
-from alexnet_tf import tfrecords
+from alexnet_tf import cli, constants
+from alexnet_tf.data import tfrecords
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("input_dir", None, "Raw data: train/<class>/*, validation/<class>/*.")
@@ -23,7 +22,7 @@ flags.DEFINE_integer("validation_shards", 128, "Number of validation shards.")
 flags.DEFINE_integer("num_workers", None, "Worker processes (default: all cores).")
 flags.DEFINE_integer(
     "resize",
-    tfrecords.RESIZE,
+    constants.RESIZE,
     "Shorter side, then central square crop (paper: 256). 0 keeps the original images.",
 )
 flags.DEFINE_integer("jpeg_quality", tfrecords.JPEG_QUALITY, "Quality of re-encoded JPEGs.")
@@ -38,12 +37,11 @@ flags.DEFINE_string("synsets_file", None, "One class id per line: fixes the clas
 flags.DEFINE_string("names_file", None, "Lines 'SYNSET<TAB>human-readable name'.")
 flags.DEFINE_boolean("follow_symlinks", False, "Follow symlinks out of --input_dir.")
 flags.DEFINE_boolean("progress", True, "Show a progress bar.")
-flags.mark_flags_as_required(["input_dir", "output_dir"])
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+    cli.no_arguments(argv)
+    cli.require("input_dir", "output_dir")
     logging.set_verbosity(logging.INFO)
     try:
         meta = tfrecords.convert(
@@ -62,14 +60,13 @@ def main(argv):
             progress=FLAGS.progress,
         )
     except tfrecords.ConversionError as e:
-        print(f"make_tfrecords: error: {e}", file=sys.stderr)
-        sys.exit(2)
+        cli.usage_error(str(e))
     counts = ", ".join(f"{s}: {n}" for s, n in meta["num_examples"].items())
     print(
         f"written {counts}; converted {meta['converted']}; skipped {meta['skipped']} "
-        f"(see {FLAGS.output_dir}/{tfrecords.REPORT_FILE})"
+        f"(see {FLAGS.output_dir}/{constants.CONVERSION_REPORT_FILE})"
     )
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main, "make_tfrecords")

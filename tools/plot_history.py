@@ -8,9 +8,11 @@ epoch, with the learning rate on a second axis of the loss plot.
 
 import json
 import os
-import sys
 
-from absl import app, flags
+from absl import flags
+
+from alexnet_tf import cli
+from alexnet_tf.rundir import RunDir
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("out", None, "Output PNG (default: MODEL_DIR/history.png).")
@@ -52,19 +54,16 @@ def plot_history(history: list[dict], out: str) -> str:
 
 def main(argv):
     if len(argv) != 2:
-        print("plot_history: error: give one MODEL_DIR.", file=sys.stderr)
-        sys.exit(2)
-    path = os.path.join(argv[1], "history.json")
-    if not os.path.exists(path):
-        print(f"plot_history: error: {path} does not exist (train first).", file=sys.stderr)
-        sys.exit(2)
-    with open(path, encoding="utf-8") as f:
+        cli.usage_error("give one MODEL_DIR.")
+    run = RunDir(argv[1])
+    if not os.path.exists(run.history_json):
+        cli.usage_error(f"{run.history_json} does not exist (train first).")
+    with open(run.history_json, encoding="utf-8") as f:
         history = json.load(f)
     if not history:
-        print(f"plot_history: error: {path} holds no finished epoch yet.", file=sys.stderr)
-        sys.exit(2)
-    print(plot_history(history, FLAGS.out or os.path.join(argv[1], "history.png")))
+        cli.usage_error(f"{run.history_json} holds no finished epoch yet.")
+    print(plot_history(history, FLAGS.out or run.history_png))
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main, "plot_history")

@@ -18,10 +18,13 @@ import os
 import shlex
 import sys
 
-from alexnet_tf import ablations
+from alexnet_tf.studies import ablations
 
 
 def parse(argv):
+    # argparse, not absl: absl reads --flagfile itself (it expands the file into flags it
+    # must know), while this tool forwards --flagfile and every other --flag unchanged to
+    # each run of `python -m alexnet_tf.train`.
     parser = argparse.ArgumentParser(
         prog="run_ablations",
         allow_abbrev=False,  # --seed, --data... are train flags, not abbreviations of ours

@@ -4,10 +4,10 @@ rows above tower b's, written as a PNG.
     python tools/show_filters.py runs/demo [--checkpoint=best] [--out=runs/demo/conv1.png]
 """
 
-import os
-import sys
+from absl import flags
 
-from absl import app, flags
+from alexnet_tf import cli
+from alexnet_tf.rundir import RunDir
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("checkpoint", "best", "best | latest | path to a .keras file.")
@@ -17,22 +17,21 @@ flags.DEFINE_integer("scale", 4, "Pixels per kernel pixel.")
 
 def main(argv):
     if len(argv) != 2:
-        print("show_filters: error: give one MODEL_DIR.", file=sys.stderr)
-        sys.exit(2)
+        cli.usage_error("give one MODEL_DIR.")
     from PIL import Image
 
-    from alexnet_tf import saving, visualize
+    from alexnet_tf.inference import saving
+    from alexnet_tf.model import filters
 
     try:
         path = saving.resolve_checkpoint(argv[1], FLAGS.checkpoint)
     except FileNotFoundError as e:
-        print(f"show_filters: error: {e}", file=sys.stderr)
-        sys.exit(2)
-    grid = visualize.filter_grid(saving.load_for_inference(path), scale=FLAGS.scale)
-    out = FLAGS.out or os.path.join(argv[1], "conv1_kernels.png")
+        cli.usage_error(str(e))
+    grid = filters.filter_grid(saving.load_for_inference(path), scale=FLAGS.scale)
+    out = FLAGS.out or RunDir(argv[1]).filters_png
     Image.fromarray(grid).save(out)
     print(out)
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main, "show_filters")

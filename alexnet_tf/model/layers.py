@@ -4,7 +4,7 @@ Why pinning lives in `__call__`: a `with tf.device(...)` around layer calls whil
 functional model is built is not kept by Keras 3 (the traced ops get an empty device).
 `Layer.__call__` runs `build()` (variables) and `call()` (ops) both at construction and
 every time the model runs, so a device scope there covers variables and forward ops.
-Gradient ops are placed by `model.AlexNet.train_step`.
+Gradient ops are placed by the train step (`keras_internals.ColocatedTrainStep`).
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from alexnet_tf import augment
-from alexnet_tf.placement import device_scope
+from alexnet_tf import constants
+from alexnet_tf.data import augment
+from alexnet_tf.model.placement import device_scope
 
 _register = keras.saving.register_keras_serializable(package="alexnet_tf")
 
@@ -158,10 +159,10 @@ class ImagePreprocess(Pinned, keras.layers.Layer):
 
     def __init__(
         self,
-        mean_rgb=augment.IMAGENET_MEAN_RGB,
-        pca_std=augment.PCA_ALPHA_STD,
-        eigval=augment.IMAGENET_EIGVAL,
-        eigvec=augment.IMAGENET_EIGVEC,
+        mean_rgb=constants.IMAGENET_MEAN_RGB,
+        pca_std=constants.PCA_ALPHA_STD,
+        eigval=constants.IMAGENET_EIGVAL,
+        eigvec=constants.IMAGENET_EIGVEC,
         std_rgb=None,
         seed=None,
         **kwargs,

@@ -18,8 +18,12 @@ import re
 import keras
 import tensorflow as tf
 
-from alexnet_tf import augment, data, schema
-from alexnet_tf.callbacks import (
+from alexnet_tf import constants, data, keras_internals
+from alexnet_tf.files import atomic_write_json, remove_stale_temporaries
+from alexnet_tf.model import build_alexnet
+from alexnet_tf.model.metrics import TopKError
+from alexnet_tf.rundir import RunDir
+from alexnet_tf.training.callbacks import (
     MONITOR,
     FilterImages,
     History,
@@ -29,10 +33,7 @@ from alexnet_tf.callbacks import (
     StopOnNaN,
     TrainingDiverged,
 )
-from alexnet_tf.config import RUN_CONFIG_FILE, ConfigError, TrainConfig
-from alexnet_tf.files import atomic_write_json, remove_stale_temporaries
-from alexnet_tf.metrics import TopKError
-from alexnet_tf.model import build_alexnet
+from alexnet_tf.training.config import ConfigError, TrainConfig
 
 __all__ = ["run", "RUN_FAILURES", "TrainingDiverged", "DataError", "DiskFull", "WorkerLost"]
 DataError = data.DataError
@@ -76,7 +77,7 @@ RUN_FAILURES = (TrainingDiverged, DataError, DiskFull, WorkerLost)
 
 
 def _newest_backup(config: TrainConfig) -> str:
-    backup = tf.train.latest_checkpoint(os.path.join(config.model_dir, "backup"))
+    backup = tf.train.latest_checkpoint(RunDir(config.model_dir).backup)
     if not backup:
         return "no backup had been written yet"
     return f"the newest whole backup is {backup} (step {backup.rsplit('-', 1)[1]})"
@@ -134,10 +135,12 @@ def worker_role(strategy) -> tuple[bool, int]:
     return is_chief, task_id
 
 
-def build_model(config: TrainConfig, meta: dict, num_classes: int, strategy_name: str):
+def build_model(
+    config: TrainConfig, meta: dict, num_classes: int, strategy_name: str, width_divisor=1
+):
     towers = config.pinned_towers if strategy_name in ("default", "towers") else None
     if strategy_name == "towers":
-        from alexnet_tf.placement import resolve_tower_devices
+        from alexnet_tf.model.placement import resolve_tower_devices
 
         if resolve_tower_devices(towers) is None:
             raise ConfigError(
@@ -148,7 +151,7 @@ def build_model(config: TrainConfig, meta: dict, num_classes: int, strategy_name
                 "--tower_devices=/CPU:0,/CPU:1 to try it on a CPU)."
             )
     try:
-        return _build(config, meta, num_classes, towers)
+        return _build(config, meta, num_classes, towers, width_divisor)
     except ValueError as e:
         if not isinstance(towers, tuple):
             raise
@@ -156,23 +159,18 @@ def build_model(config: TrainConfig, meta: dict, num_classes: int, strategy_name
         raise ConfigError(f"--tower_devices={config.tower_devices}: {e}") from None
 
 
-def _build(config, meta, num_classes, towers):
+def _build(config, meta, num_classes, towers, width_divisor):
     return build_alexnet(
         num_classes,
         tower_devices=towers,
-        architecture=config.architecture,
-        activation=config.activation,
-        lrn=config.lrn,
-        overlapping_pool=config.overlapping_pool,
-        dropout=config.dropout,
-        init=config.init,
-        weight_decay=config.weight_decay,
+        **config.model.to_dict(),
         mean_rgb=meta["mean_rgb"],
-        std_rgb=augment.IMAGENET_STD_RGB if config.normalize_std else None,
+        std_rgb=constants.IMAGENET_STD_RGB if config.normalize_std else None,
         pca_std=config.pca_std if config.pca_lighting else 0.0,
         eigval=meta["eigval"],
         eigvec=meta["eigvec"],
         seed=config.seed,
+        test_width_divisor=width_divisor,
     )
 
 
@@ -191,9 +189,9 @@ def _bad_records(config: TrainConfig, is_chief: bool) -> dict:
     """--skip_bad_records: the scan of every shard for records training cannot use (kept
     in MODEL_DIR/data_check.json and reused while the shards are unchanged); each is
     logged, and the input pipeline leaves them out."""
-    from alexnet_tf import check_data
+    from alexnet_tf.data import check as check_data
 
-    path = os.path.join(config.model_dir, check_data.CHECK_FILE)
+    path = RunDir(config.model_dir).data_check
     result = None
     if os.path.exists(path):
         with open(path, encoding="utf-8") as f:
@@ -230,7 +228,7 @@ def _usable(result: dict | None, split: str) -> int | None:
 def _name_the_bad_shard(config: TrainConfig, error: Exception) -> None:
     """The input pipeline failed: TensorFlow's error names no file, so find the bad record
     by scanning the shards (up to the first bad one) and raise a DataError naming it."""
-    from alexnet_tf import check_data
+    from alexnet_tf.data import check as check_data
 
     logging.error("Training stopped on an error; checking the shards for a bad record")
     result = check_data.scan(config.data_dir, stop_at_first=True)
@@ -278,8 +276,10 @@ def _datasets(config: TrainConfig, workers: int, exclude: dict | None):
     return train, val
 
 
-def run(config: TrainConfig) -> dict:
-    """Train as `config` says; returns the last epoch's logs."""
+def run(config: TrainConfig, *, test_width_divisor: int = 1) -> dict:
+    """Train as `config` says; returns the last epoch's logs.
+
+    test_width_divisor: the package's own tests only (see `AlexNet`)."""
     # -- devices and strategy (before any other TensorFlow work) --------------------------
     if config.cpu_devices:
         split_cpu(config.cpu_devices)
@@ -296,9 +296,9 @@ def run(config: TrainConfig) -> dict:
 
     # -- data ---------------------------------------------------------------------------
     if config.prepare_demo_data and not os.path.exists(
-        os.path.join(config.data_dir, schema.METADATA_FILE)
+        os.path.join(config.data_dir, constants.METADATA_FILE)
     ):
-        from alexnet_tf.demo_data import prepare_demo
+        from alexnet_tf.data.demo import prepare_demo
 
         logging.info("Making the demo data set in %s (once; later runs reuse it)", config.data_dir)
         prepare_demo(config.data_dir)
@@ -312,18 +312,22 @@ def run(config: TrainConfig) -> dict:
             f"examples in --data_dir={config.data_dir}; use a smaller batch."
         )
     os.makedirs(config.model_dir, exist_ok=True)
+    run_dir = RunDir(config.model_dir)
     if is_chief:
         stale = remove_stale_temporaries(config.model_dir)
         if stale:
             logging.info("Removed files half-written by an interrupted run: %s", ", ".join(stale))
-        atomic_write_json(
-            os.path.join(config.model_dir, RUN_CONFIG_FILE), json.loads(config.to_json())
-        )
-    workers = getattr(strategy.extended, "_num_workers", 1)
+        atomic_write_json(run_dir.config, config.to_dict())
+        classes = meta.get("classes") or [f"class_{i}" for i in range(num_classes)]
+        if len(classes) == num_classes:
+            atomic_write_json(
+                run_dir.classes, {"classes": classes, "names": meta.get("names", classes)}
+            )
+    workers = keras_internals.num_workers(strategy)
     scan = _bad_records(config, is_chief) if config.skip_bad_records else None
     exclude = None
     if scan is not None:
-        from alexnet_tf.check_data import exclusions
+        from alexnet_tf.data.check import exclusions
 
         exclude = exclusions(scan)
     train_ds, val_ds = _datasets(config, workers, exclude)
@@ -337,7 +341,9 @@ def run(config: TrainConfig) -> dict:
         config.min_learning_rate,
     )
     with strategy.scope():
-        model = build_model(config, meta, num_classes, config.distribution_strategy)
+        model = build_model(
+            config, meta, num_classes, config.distribution_strategy, test_width_divisor
+        )
         model.compile(
             # The paper's decay goes through the momentum: the L2 terms the model adds to
             # the loss reproduce it exactly; Keras' weight_decay= is decoupled and would not.
@@ -349,12 +355,8 @@ def run(config: TrainConfig) -> dict:
         model.optimizer.build(model.trainable_variables)
 
     # -- resume ---------------------------------------------------------------------------
-    chief_backup = os.path.join(config.model_dir, "backup")
-    own_backup = (
-        chief_backup
-        if is_chief
-        else os.path.join(config.model_dir, "workers", f"worker-{task_id}", "backup")
-    )
+    chief_backup = run_dir.backup
+    own_backup = chief_backup if is_chief else run_dir.worker_backup(task_id)
     backup = StepBackup(
         own_backup,
         config.backup_every_steps,
@@ -376,7 +378,7 @@ def run(config: TrainConfig) -> dict:
         return {}
 
     # -- fit ----------------------------------------------------------------------------
-    log_dir = os.path.join(config.model_dir, "logs")
+    log_dir = run_dir.logs
     callbacks = [
         lr_control,  # first: the epoch's logs get the learning rate
         StopOnNaN(),  # before the backup: a NaN step is never saved

@@ -1,8 +1,8 @@
 """The training run's configuration: a frozen dataclass, validated without TensorFlow.
 
-`train.py` turns flags into a TrainConfig, `validate()` checks every value (naming the
-flag and what it accepts) before anything expensive is imported, and the run writes the
-config next to its checkpoints.
+The train command turns flags into a TrainConfig, `validate()` checks every value (naming
+the flag and what it accepts) before anything expensive is imported, and the run writes
+the config next to its checkpoints (`RunDir.config`), the model's options flattened in.
 """
 
 from __future__ import annotations
@@ -12,16 +12,15 @@ import glob
 import json
 import os
 
+from alexnet_tf import constants
+from alexnet_tf.options import STRUCTURAL, ModelOptions
+from alexnet_tf.rundir import RunDir
+
 STRATEGIES = ("default", "mirrored", "multi_worker_mirrored", "towers")
 LR_SCHEDULES = ("plateau", "step")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
-ARCHITECTURES = ("two_tower", "one_tower", "one_tower_half")
-ACTIVATIONS = ("relu", "tanh")
-INITS = ("paper", "caffe", "he")
-RUN_CONFIG_FILE = "train_config.json"  # written next to the checkpoints
-PAPER_BATCH = 128  # section 5; the learning rate 0.01 is for this batch size
 # Fields that define the network: a model_dir holding a run with other values is refused.
-MODEL_FIELDS = ("num_classes", "architecture", "activation", "lrn", "overlapping_pool")
+MODEL_FIELDS = ("num_classes", *STRUCTURAL)
 
 
 class ConfigError(ValueError):
@@ -33,10 +32,9 @@ class TrainConfig:
     data_dir: str
     model_dir: str
     epochs: int = 90
-    batch_size: int = PAPER_BATCH
+    batch_size: int = constants.PAPER_BATCH
     learning_rate: float = 0.01
     momentum: float = 0.9
-    weight_decay: float = 5e-4
     lr_schedule: str = "plateau"
     lr_boundaries: tuple = ()  # epochs at which "step" divides the rate by 10
     plateau_patience: int = 3
@@ -50,12 +48,7 @@ class TrainConfig:
     mixed_precision: str = "float32"
     jit_compile: bool = False
     num_classes: int = 0  # 0: from metadata.json
-    architecture: str = "two_tower"
-    activation: str = "relu"
-    lrn: bool = True
-    overlapping_pool: bool = True
-    dropout: float = 0.5
-    init: str = "paper"
+    model: ModelOptions = ModelOptions()  # the network's options (model/options.py)
     normalize_std: bool = False
     crop: bool = True
     flip: bool = True
@@ -70,8 +63,13 @@ class TrainConfig:
     seed: int = 0
     verbose: int = 1
 
+    def to_dict(self) -> dict:
+        """Every setting, the model's options among the others (as the flags name them)."""
+        flat = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {**flat.pop("model").to_dict(), **flat}
+
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), indent=1, sort_keys=True)
+        return json.dumps(self.to_dict(), indent=1, sort_keys=True)
 
     @property
     def pinned_towers(self):
@@ -88,11 +86,14 @@ def _need(ok: bool, message: str):
 
 def _choice(cfg, name, choices):
     value = getattr(cfg, name)
-    _need(value in choices, f"--{name}={value} is not one of {', '.join(choices)}.")
+    _need(
+        value in choices,
+        f"--{name} must be one of {', '.join(choices)}. Received: --{name}={value}",
+    )
 
 
 def _has_shards(data_dir: str, split: str) -> bool:
-    return bool(glob.glob(os.path.join(data_dir, f"{split}-?????-of-?????")))
+    return bool(glob.glob(os.path.join(data_dir, constants.shard_pattern(split))))
 
 
 def tf_config_workers() -> int:
@@ -131,8 +132,8 @@ def validate(cfg: TrainConfig) -> None:
     _need(0 <= cfg.seed < 2**32, f"--seed must be in [0, 2**32). Received: {cfg.seed}")
     _need(cfg.verbose in (0, 1, 2), f"--verbose must be 0, 1 or 2. Received: {cfg.verbose}")
     _need(0 <= cfg.momentum < 1, f"--momentum must be in [0, 1). Received: {cfg.momentum}")
-    _need(cfg.weight_decay >= 0, f"--weight_decay must be >= 0. Received: {cfg.weight_decay}")
-    _need(0 <= cfg.dropout < 1, f"--dropout must be in [0, 1). Received: {cfg.dropout}")
+    problem = cfg.model.problem(prefix="--")
+    _need(problem is None, str(problem))
     _need(cfg.pca_std >= 0, f"--pca_std must be >= 0. Received: {cfg.pca_std}")
     _need(
         cfg.backup_every_steps >= 1,
@@ -145,9 +146,6 @@ def validate(cfg: TrainConfig) -> None:
     _choice(cfg, "distribution_strategy", STRATEGIES)
     _choice(cfg, "lr_schedule", LR_SCHEDULES)
     _choice(cfg, "mixed_precision", PRECISIONS)
-    _choice(cfg, "architecture", ARCHITECTURES)
-    _choice(cfg, "activation", ACTIVATIONS)
-    _choice(cfg, "init", INITS)
     if cfg.lr_schedule == "step":
         _need(bool(cfg.lr_boundaries), "--lr_schedule=step needs --lr_boundaries, e.g. 30,60,80.")
         _need(
@@ -174,9 +172,9 @@ def validate(cfg: TrainConfig) -> None:
         )
     if strategy == "towers":
         _need(
-            cfg.architecture == "two_tower",
+            cfg.model.architecture == "two_tower",
             f"--distribution_strategy=towers needs --architecture=two_tower. "
-            f"Received: --architecture={cfg.architecture}",
+            f"Received: --architecture={cfg.model.architecture}",
         )
     workers = tf_config_workers()
     if strategy == "multi_worker_mirrored":
@@ -213,7 +211,7 @@ def validate(cfg: TrainConfig) -> None:
                 f"--data_dir={cfg.data_dir} holds no {split} shards ({split}-00000-of-NNNNN"
                 "); write them with tools/make_tfrecords.py.",
             )
-        meta_path = os.path.join(cfg.data_dir, "metadata.json")
+        meta_path = os.path.join(cfg.data_dir, constants.METADATA_FILE)
         has_meta = os.path.exists(meta_path)
         if has_meta and cfg.num_classes:
             with open(meta_path, encoding="utf-8") as f:
@@ -236,18 +234,26 @@ def validate(cfg: TrainConfig) -> None:
 
 
 def _check_model_dir(cfg: TrainConfig) -> None:
-    path = os.path.join(cfg.model_dir, RUN_CONFIG_FILE)
-    if not os.path.exists(path):
+    old = read_run_config(cfg.model_dir)
+    if old is None:
         return
-    with open(path, encoding="utf-8") as f:
-        old = json.load(f)
+    new = cfg.to_dict()
     diff = [
-        f"--{k}: {old.get(k)!r} there, {getattr(cfg, k)!r} now"
+        f"--{k}: {old.get(k)!r} there, {new[k]!r} now"
         for k in MODEL_FIELDS
-        if k in old and old[k] != getattr(cfg, k) and getattr(cfg, k) != 0
+        if k in old and old[k] != new[k] and new[k] != 0
     ]
     _need(
         not diff,
         f"--model_dir={cfg.model_dir} holds a run of another network "
         f"({'; '.join(diff)}): use a new --model_dir to start a different run.",
     )
+
+
+def read_run_config(model_dir: str) -> dict | None:
+    """The settings a run in `model_dir` was started with (train_config.json), or None."""
+    path = RunDir(model_dir).config
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)

@@ -8,26 +8,14 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-# Per-channel mean of ImageNet train pixels, RGB, 0-255 scale (the values TF-slim's
-# vgg_preprocessing and Caffe's VGG models use); the paper subtracts the mean image.
-IMAGENET_MEAN_RGB = (123.68, 116.779, 103.939)
-
-# Per-channel std of ImageNet pixels, RGB, 0-255 scale (torchvision's 0.229, 0.224, 0.225
-# times 255). The paper does not divide by it; He-style inits assume unit-variance inputs.
-IMAGENET_STD_RGB = (58.395, 57.12, 57.375)
-
-# PCA of ImageNet RGB pixel covariance (PAPER.md "Data", RGB in [0, 1]); eigenvectors are
-# the columns. Multiplied by 255 for 0-255 pixels, as PAPER.md prescribes.
-IMAGENET_EIGVAL = (0.2175, 0.0188, 0.0045)
-IMAGENET_EIGVEC = (
-    (-0.5675, 0.7192, 0.4009),
-    (-0.5808, -0.0045, -0.8140),
-    (-0.5836, -0.6948, 0.4203),
+from alexnet_tf.constants import (
+    CROP,
+    IMAGENET_EIGVAL,
+    IMAGENET_EIGVEC,
+    IMAGENET_MEAN_RGB,
+    PIXEL_SCALE,
+    RESIZE,
 )
-PIXEL_SCALE = 255.0
-
-# Section 4.1: alpha_i ~ N(0, 0.1).
-PCA_ALPHA_STD = 0.1
 
 
 def pca_lighting(images, alpha, eigval=IMAGENET_EIGVAL, eigvec=IMAGENET_EIGVEC):
@@ -56,18 +44,21 @@ def normalize(images, mean_rgb=IMAGENET_MEAN_RGB, std_rgb=None):
 
 # ---------------------------------------------------------------------------- crops
 
-RESIZE = 256  # section 2: images are resized so the shorter side is 256, centre-cropped
-CROP = 224  # section 4.1: 224x224 patches
-# Section 4.1's ten test views: the four corner patches and the centre one, in the
-# 256x256 image, as (y, x) offsets; then the same five reflected.
-CENTRE_OFFSET = ((RESIZE - CROP) // 2, (RESIZE - CROP) // 2)
-TEN_CROP_OFFSETS = (
-    (0, 0),
-    (0, RESIZE - CROP),
-    (RESIZE - CROP, 0),
-    (RESIZE - CROP, RESIZE - CROP),
-    CENTRE_OFFSET,
-)
+
+def centre_offset(crop=CROP, size=RESIZE):
+    """(y, x) of the central crop x crop patch of a size x size image."""
+    return ((size - crop) // 2, (size - crop) // 2)
+
+
+def ten_crop_offsets(crop=CROP, size=RESIZE):
+    """Section 4.1's test views: the four corner patches and the centre one, as (y, x)
+    offsets in the size x size image (their reflections follow them in `ten_crop`)."""
+    far = size - crop
+    return ((0, 0), (0, far), (far, 0), (far, far), centre_offset(crop, size))
+
+
+CENTRE_OFFSET = centre_offset()
+TEN_CROP_OFFSETS = ten_crop_offsets()
 
 
 def crop_window(height, width, offset_yx, size=RESIZE, crop=CROP):
@@ -161,13 +152,7 @@ def decode_square(image_bytes, size=RESIZE):
 def ten_crop(image, crop=CROP):
     """(size, size, 3) image -> (10, crop, crop, 3): four corners and the centre, then
     their reflections (section 4.1's test views), in TEN_CROP_OFFSETS order."""
-    size = image.shape[0] or RESIZE
-    offsets = TEN_CROP_OFFSETS if size == RESIZE else _offsets_for(size, crop)
+    offsets = ten_crop_offsets(crop, image.shape[0] or RESIZE)
     views = [image[y : y + crop, x : x + crop] for y, x in offsets]
     views += [tf.reverse(v, axis=[1]) for v in views]
     return tf.stack(views)
-
-
-def _offsets_for(size, crop):
-    far, mid = size - crop, (size - crop) // 2
-    return ((0, 0), (0, far), (far, 0), (far, far), (mid, mid))

@@ -15,7 +15,8 @@ It is the schema of the ImageNet TFRecords users already have (tensorflow/models
 | image/class/synset | bytes | class id, e.g. "n01440764" or a folder name |
 | image/class/text | bytes | human-readable class name |
 
-Shards are named `{split}-{index:05d}-of-{count:05d}`; `metadata.json` lies beside them.
+Shards are named `{split}-{index:05d}-of-{count:05d}` (`constants.shard_name`);
+`metadata.json` lies beside them.
 """
 
 from __future__ import annotations
@@ -34,16 +35,6 @@ SYNSET = "image/class/synset"
 TEXT = "image/class/text"
 
 LABEL_OFFSET = 1  # labels are stored 1-based; readers subtract this
-METADATA_FILE = "metadata.json"
-SPLITS = ("train", "validation")
-
-
-def shard_name(split: str, index: int, count: int) -> str:
-    return f"{split}-{index:05d}-of-{count:05d}"
-
-
-def shard_pattern(split: str) -> str:
-    return f"{split}-?????-of-?????"
 
 
 def _bytes(value: bytes | str) -> tf.train.Feature:

@@ -18,8 +18,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from alexnet_tf import visualize
 from alexnet_tf.files import atomic_write_json, atomic_write_text, replacing
+from alexnet_tf.model import filters
+from alexnet_tf.rundir import RunDir
 
 MONITOR = "val_top1_error"  # section 5: divide when the validation error stops improving
 
@@ -102,8 +103,8 @@ class History(keras.callbacks.Callback):
 
     def __init__(self, model_dir: str, initial_epoch: int = 0, write: bool = True):
         super().__init__()
-        self.json_path = os.path.join(model_dir, "history.json")
-        self.csv_path = os.path.join(model_dir, "history.csv")
+        run = RunDir(model_dir)
+        self.json_path, self.csv_path = run.history_json, run.history_csv
         self.write = write
         self.rows = []
         if os.path.exists(self.json_path):
@@ -135,8 +136,8 @@ class ModelFiles(keras.callbacks.Callback):
 
     def __init__(self, model_dir: str, monitor: str = MONITOR, write: bool = True):
         super().__init__()
-        self.model_dir, self.monitor, self.write = model_dir, monitor, write
-        self.best_path = os.path.join(model_dir, "best.json")
+        self.run, self.monitor, self.write = RunDir(model_dir), monitor, write
+        self.best_path = self.run.best_record
         self.best = math.inf
         if os.path.exists(self.best_path):
             with open(self.best_path, encoding="utf-8") as f:
@@ -145,11 +146,11 @@ class ModelFiles(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if not self.write:
             return
-        save_model_atomically(self.model, os.path.join(self.model_dir, "latest.keras"))
+        save_model_atomically(self.model, self.run.latest)
         value = (logs or {}).get(self.monitor)
         if value is not None and float(value) < self.best:
             self.best = float(value)
-            save_model_atomically(self.model, os.path.join(self.model_dir, "best.keras"))
+            save_model_atomically(self.model, self.run.best)
             atomic_write_json(self.best_path, {self.monitor: self.best, "epoch": epoch})
 
 
@@ -161,7 +162,7 @@ class FilterImages(keras.callbacks.Callback):
         self.writer = tf.summary.create_file_writer(os.path.join(log_dir, "filters"))
 
     def on_epoch_end(self, epoch, logs=None):
-        grid = visualize.filter_grid(self.model, scale=3)
+        grid = filters.filter_grid(self.model, scale=3)
         with self.writer.as_default():
             tf.summary.image("conv1_kernels", grid[np.newaxis], step=epoch)
         self.writer.flush()

@@ -18,7 +18,8 @@ import tempfile
 
 import tensorflow as tf
 
-from alexnet_tf import augment
+from alexnet_tf.data import augment
+from alexnet_tf.rundir import ExportBase
 
 TOP_K = 5
 MAX_PIXELS = 40_000_000  # claimed width x height above which a request is refused
@@ -34,8 +35,8 @@ def _png_shape(image_bytes):
     return tf.stack([height, width])
 
 
-def decode_request(image_bytes):
-    """One request image -> uint8 (224, 224, 3), or InvalidArgumentError saying why not."""
+def decode_request(image_bytes, crop=augment.CROP):
+    """One request image -> uint8 (crop, crop, 3), or InvalidArgumentError saying why not."""
     length = tf.strings.length(image_bytes)
     checks = [tf.debugging.assert_positive(length, message="empty image bytes")]
     with tf.control_dependencies(checks):
@@ -63,7 +64,7 @@ def decode_request(image_bytes):
         ),
     ]
     with tf.control_dependencies(checks):
-        return augment.decode_crop(image_bytes, augment.CENTRE_OFFSET)
+        return augment.decode_crop(image_bytes, augment.centre_offset(crop), crop=crop)
 
 
 def explain(error: tf.errors.OpError) -> str:
@@ -99,13 +100,23 @@ class ServingModule(tf.Module):
         self._dir = tempfile.mkdtemp(prefix="alexnet_classes_")
         # Assets: copied into the SavedModel's assets/ and read back when it is loaded.
         self.class_ids_file = tf.saved_model.Asset(
-            _write_lines(self._dir, "class_ids.txt", class_ids)
+            _write_lines(self._dir, ExportBase.CLASS_IDS, class_ids)
         )
         self.class_names_file = tf.saved_model.Asset(
-            _write_lines(self._dir, "class_names.txt", class_names)
+            _write_lines(self._dir, ExportBase.CLASS_NAMES, class_names)
         )
         self.ids_table = self._table(self.class_ids_file)
         self.names_table = self._table(self.class_names_file)
+        self.image_size = int(model.input.shape[1])  # 224, or 227 for bvlc_alexnet
+        size = self.image_size
+        self.serve_bytes = tf.function(
+            self._serve_bytes,
+            input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")],
+        )
+        self.serve_images = tf.function(
+            self._serve_images,
+            input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32, name="images")],
+        )
 
     @staticmethod
     def _table(asset):
@@ -132,23 +143,19 @@ class ServingModule(tf.Module):
             "class_names": self.names_table.lookup(classes),
         }
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")])
-    def serve_bytes(self, image_bytes):
+    def _serve_bytes(self, image_bytes):
         """serving_default: encoded JPEG/PNG images (a batch of any size)."""
+        size = self.image_size
         images = tf.map_fn(
-            decode_request,
+            lambda b: decode_request(b, size),
             image_bytes,
-            fn_output_signature=tf.TensorSpec((augment.CROP, augment.CROP, 3), tf.uint8),
+            fn_output_signature=tf.TensorSpec((size, size, 3), tf.uint8),
         )
         return self._outputs(images)
 
-    @tf.function(
-        input_signature=[
-            tf.TensorSpec([None, augment.CROP, augment.CROP, 3], tf.float32, name="images")
-        ]
-    )
-    def serve_images(self, images):
-        """predict_images: RGB 224x224 crops, 0-255 floats (mean not subtracted)."""
+    def _serve_images(self, images):
+        """predict_images: RGB crops of the model's size, 0-255 floats (mean not
+        subtracted)."""
         return self._outputs(images)
 
     def signatures(self):

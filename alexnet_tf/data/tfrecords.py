@@ -1,4 +1,4 @@
-"""Raw image folders -> sharded TFRecords in the ImageNet schema (`schema.py`).
+"""Raw image folders -> sharded TFRecords in the ImageNet schema (`data/schema.py`).
 
 The library behind `tools/make_tfrecords.py`; see that tool for the command line.
 
@@ -25,17 +25,15 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageOps
 
-from alexnet_tf import schema
+from alexnet_tf import constants
+from alexnet_tf.constants import RESIZE
+from alexnet_tf.data import schema
 from alexnet_tf.files import atomic_write_json, remove_stale_temporaries, temporary_name
 
 JPEG_QUALITY = 90  # re-encoding quality for resized or converted images
-RESIZE = 256  # section 2: shorter side to 256, then the central 256x256 crop
 # Larger images are refused unread: a decompression bomb claims billions of pixels.
 MAX_PIXELS = 100_000_000
 EXIF_ORIENTATION = 0x0112
-STATS_FILE_DIR = ".shards"  # per-shard sidecars: counts, skipped files, pixel sums
-CONFIG_FILE = "conversion_config.json"
-REPORT_FILE = "conversion_report.json"
 
 
 class ConversionError(ValueError):
@@ -135,7 +133,7 @@ def discover(
     if not os.path.isdir(input_dir):
         raise ConversionError(f"--input_dir={input_dir} does not exist or is not a directory.")
     root = os.path.realpath(input_dir)
-    present = [s for s in schema.SPLITS if os.path.isdir(os.path.join(root, s))]
+    present = [s for s in constants.SPLITS if os.path.isdir(os.path.join(root, s))]
     if not present:
         entries = sorted(os.listdir(root))[:10]
         raise ConversionError(
@@ -322,11 +320,11 @@ class ShardTask:
 
     @property
     def name(self) -> str:
-        return schema.shard_name(self.split, self.index, self.count)
+        return constants.shard_name(self.split, self.index, self.count)
 
     @property
     def info_path(self) -> str:
-        return os.path.join(self.output_dir, STATS_FILE_DIR, self.name + ".json")
+        return os.path.join(self.output_dir, constants.SHARD_INFO_DIR, self.name + ".json")
 
 
 def convert_shard(task: ShardTask) -> dict:
@@ -440,7 +438,7 @@ def plan_shards(
 
 
 def _check_config(output_dir: str, config: dict) -> None:
-    path = os.path.join(output_dir, CONFIG_FILE)
+    path = os.path.join(output_dir, constants.CONVERSION_CONFIG_FILE)
     if os.path.exists(path):
         with open(path, encoding="utf-8") as f:
             old = json.load(f)
@@ -456,11 +454,11 @@ def _check_config(output_dir: str, config: dict) -> None:
                 f"({shown}). Use a new output directory, or delete that one to start over."
             )
     else:
-        stale = [f for f in os.listdir(output_dir) if f.startswith(schema.SPLITS)]
+        stale = [f for f in os.listdir(output_dir) if f.startswith(constants.SPLITS)]
         if stale:
             raise ConversionError(
                 f"--output_dir={output_dir} already holds shards ({stale[0]}, ...) but no "
-                f"{CONFIG_FILE}: refusing to mix runs. Use an empty directory."
+                f"{constants.CONVERSION_CONFIG_FILE}: refusing to mix runs. Use an empty directory."
             )
         atomic_write_json(path, config)
 
@@ -497,7 +495,7 @@ def convert(
     )
     shards = {"train": train_shards, "validation": validation_shards}
     tasks = plan_shards(plan, output_dir, shards, resize, quality, seed)
-    os.makedirs(os.path.join(output_dir, STATS_FILE_DIR), exist_ok=True)
+    os.makedirs(os.path.join(output_dir, constants.SHARD_INFO_DIR), exist_ok=True)
     config = {
         "resize": resize,
         "jpeg_quality": quality,
@@ -546,8 +544,8 @@ def convert(
         "converted": len(report["converted"]),
         "skipped": len(report["skipped"]),
     }
-    atomic_write_json(os.path.join(output_dir, REPORT_FILE), report)
-    atomic_write_json(os.path.join(output_dir, schema.METADATA_FILE), metadata)
+    atomic_write_json(os.path.join(output_dir, constants.CONVERSION_REPORT_FILE), report)
+    atomic_write_json(os.path.join(output_dir, constants.METADATA_FILE), metadata)
     return metadata
 
 

@@ -24,6 +24,7 @@ import sys
 import time
 
 from alexnet_tf.files import atomic_write_json, atomic_write_text, replacing
+from alexnet_tf.rundir import RunDir
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,7 +59,6 @@ VARIANTS = {
     "no_pca": Variant(("--nopca_lighting",), "no PCA lighting", "over +1 top-1"),
 }
 BASELINE = "paper"
-RUN_FILE = "ablation_run.json"  # in each run's model_dir: its settings, time and results
 STATUS_TRAINED, STATUS_DIVERGED = "trained", "diverged"
 
 
@@ -133,7 +133,7 @@ def plan(flagfile, data_dir, out, seeds, variants, extra) -> list[dict]:
                     f"{check.stderr.strip()}"
                 )
             config = json.loads(check.stdout)
-            record = _read_json(os.path.join(run_dir, RUN_FILE), {})
+            record = _read_json(RunDir(run_dir).study_record, {})
             if record and record.get("config") != config:
                 raise AblationError(
                     f"{run_dir} holds a run made with other settings; use a new --out (or "
@@ -150,10 +150,11 @@ def count_and_evaluate(run_dir: str, batch_size: int) -> dict:
     validation split."""
     import keras
 
-    from alexnet_tf import data, saving
-    from alexnet_tf.evaluate import evaluate
+    from alexnet_tf import data
+    from alexnet_tf.inference import saving
+    from alexnet_tf.inference.evaluate import evaluate
 
-    model = saving.load_for_inference(os.path.join(run_dir, "latest.keras"))
+    model = saving.load_for_inference(RunDir(run_dir).latest)
     data_dir = saving.run_data_dir(run_dir)
     result = {"params": int(model.count_params())}
     for crops, key in ((1, "centre"), (10, "ten_crop")):
@@ -167,13 +168,14 @@ def count_and_evaluate(run_dir: str, batch_size: int) -> dict:
 def execute(run: dict, eval_batch_size: int, say=print) -> dict:
     """Train (or resume) one run and evaluate it; returns its record. A finished run's
     record is returned as it is."""
-    path = os.path.join(run["dir"], RUN_FILE)
+    run_dir = RunDir(run["dir"])
+    path = run_dir.study_record
     record = _read_json(path, {}) or {"config": run["config"], "wall_seconds": 0.0}
     if record.get("status") in (STATUS_TRAINED, STATUS_DIVERGED):
         say(f"{run_name(run['variant'], run['seed'])}: finished earlier, reused")
         return record
     os.makedirs(run["dir"], exist_ok=True)
-    log_path = os.path.join(run["dir"], "train.log")
+    log_path = run_dir.train_log
     start = time.monotonic()
     result = _train(run["args"], log_path=log_path)
     record["wall_seconds"] += time.monotonic() - start
@@ -189,8 +191,8 @@ def execute(run: dict, eval_batch_size: int, say=print) -> dict:
         record["status"] = STATUS_TRAINED
         record.update(count_and_evaluate(run["dir"], eval_batch_size))
         # The backups only serve an unfinished run; the final model stays in latest.keras.
-        shutil.rmtree(os.path.join(run["dir"], "backup"), ignore_errors=True)
-    record["history"] = _read_json(os.path.join(run["dir"], "history.json"), [])
+        shutil.rmtree(run_dir.backup, ignore_errors=True)
+    record["history"] = _read_json(run_dir.history_json, [])
     atomic_write_json(path, record)
     return record
 

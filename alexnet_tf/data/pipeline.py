@@ -4,8 +4,9 @@ TFDS image data set -> batches of (images, labels).
     ds = train_dataset("data/imagenet", batch_size=128)
     ds = eval_dataset("data/imagenet", batch_size=128, crops=10)
 
-Images are uint8 RGB, 0-255, 224x224 (crops=10: (B, 10, 224, 224, 3), the views in
-`augment.TEN_CROP_OFFSETS` order then their reflections); labels are 0-based int32.
+Images are uint8 RGB, 0-255, 224x224 (`image_size` to change it; crops=10: (B, 10, 224,
+224, 3), the views in `augment.ten_crop_offsets` order then their reflections); labels
+are 0-based int32.
 Mean subtraction and PCA lighting are not done here: they run in the model's first layer
 (`layers.ImagePreprocess`), on the accelerator, with the statistics `read_metadata`
 returns. Keeping images uint8 until they are batched is what keeps this pipeline at the
@@ -20,7 +21,8 @@ import os
 
 import tensorflow as tf
 
-from alexnet_tf import augment, schema
+from alexnet_tf import constants
+from alexnet_tf.data import augment, schema
 
 AUTOTUNE = tf.data.AUTOTUNE
 SHUFFLE_BUFFER = 10_000  # examples; about 1.5 GB of JPEG bytes at ImageNet sizes
@@ -33,15 +35,15 @@ class DataError(ValueError):
 
 def list_shards(data_dir: str, split: str) -> list[str]:
     """The sorted shard files of `split`; a clear error when there are none."""
-    if split not in schema.SPLITS:
-        raise DataError(f"split must be one of {schema.SPLITS}. Received: split={split!r}")
+    if split not in constants.SPLITS:
+        raise DataError(f"split must be one of {constants.SPLITS}. Received: split={split!r}")
     if not tf.io.gfile.isdir(data_dir):
         raise DataError(f"data_dir={data_dir} does not exist or is not a directory.")
-    files = sorted(tf.io.gfile.glob(os.path.join(data_dir, schema.shard_pattern(split))))
+    files = sorted(tf.io.gfile.glob(os.path.join(data_dir, constants.shard_pattern(split))))
     if not files:
         raise DataError(
             f"No {split} shards in data_dir={data_dir}: expected files named "
-            f"{schema.shard_name(split, 0, 1024)} ... (write them with "
+            f"{constants.shard_name(split, 0, 1024)} ... (write them with "
             "tools/make_tfrecords.py)."
         )
     return files
@@ -49,7 +51,7 @@ def list_shards(data_dir: str, split: str) -> list[str]:
 
 def metadata_file(data_dir: str) -> dict:
     """metadata.json of `data_dir` as written, or {} when there is none."""
-    path = os.path.join(data_dir, schema.METADATA_FILE)
+    path = os.path.join(data_dir, constants.METADATA_FILE)
     if not tf.io.gfile.exists(path):
         return {}
     with tf.io.gfile.GFile(path) as f:
@@ -58,19 +60,19 @@ def metadata_file(data_dir: str) -> dict:
 
 def read_metadata(data_dir: str) -> dict:
     """metadata.json of `data_dir` (classes, counts, mean, RGB eigen-decomposition), with
-    the ImageNet statistics of PAPER.md filled in (and logged) for what it lacks, e.g.
+    ImageNet's statistics (`constants`) filled in, and logged, for what it lacks, e.g.
     for TFRecords made by the official converters, which write no metadata."""
     meta = metadata_file(data_dir)
-    path = os.path.join(data_dir, schema.METADATA_FILE)
+    path = os.path.join(data_dir, constants.METADATA_FILE)
     if "eigval" not in meta or "mean_rgb" not in meta:
         logging.info(
             "No pixel statistics in %s: using ImageNet's mean and RGB eigen-decomposition "
             "for mean subtraction and PCA lighting",
             path,
         )
-        meta.setdefault("mean_rgb", list(augment.IMAGENET_MEAN_RGB))
-        meta.setdefault("eigval", list(augment.IMAGENET_EIGVAL))
-        meta.setdefault("eigvec", [list(r) for r in augment.IMAGENET_EIGVEC])
+        meta.setdefault("mean_rgb", list(constants.IMAGENET_MEAN_RGB))
+        meta.setdefault("eigval", list(constants.IMAGENET_EIGVAL))
+        meta.setdefault("eigvec", [list(r) for r in constants.IMAGENET_EIGVEC])
     return meta
 
 
@@ -78,7 +80,7 @@ def image_decoder(data_dir, tfds_name=None):
     """The crop decoder for this data: when metadata.json says every record is a
     256x256 JPEG (make_tfrecords' default), the single fused op; otherwise (originals,
     the official converters' records, TFDS) the general one that also resizes."""
-    if not tfds_name and metadata_file(data_dir).get("resize") == augment.RESIZE:
+    if not tfds_name and metadata_file(data_dir).get("resize") == constants.RESIZE:
         return augment.decode_crop_square
     return augment.decode_crop
 
@@ -182,6 +184,7 @@ def train_dataset(
     *,
     crop: bool = True,
     flip: bool = True,
+    image_size: int = constants.CROP,
     input_context: tf.distribute.InputContext | None = None,
     shuffle_buffer: int = SHUFFLE_BUFFER,
     cycle_length: int = CYCLE_LENGTH,
@@ -193,10 +196,10 @@ def train_dataset(
     seed: int | None = None,
     tfds_name: str | None = None,
 ) -> tf.data.Dataset:
-    """Training batches: random 224 crops (crop=False: the centre one) and random
-    reflections (section 4.1), (uint8 (B, 224, 224, 3), int32 (B,)). With a seed the
-    random draws repeat from run to run, though parallel decoding may pair them with
-    other examples.
+    """Training batches: random image_size crops of the 256x256 images (crop=False: the
+    centre one) and random reflections (section 4.1), (uint8 (B, S, S, 3), int32 (B,)).
+    With a seed the random draws repeat from run to run, though parallel decoding may
+    pair them with other examples.
 
     batch_size is per input pipeline (per worker under a distribution strategy).
     cache keeps the encoded records in memory after the first epoch (small data sets).
@@ -218,8 +221,12 @@ def train_dataset(
 
     def crop_example(*element):
         image_bytes, label = parse(*element)
-        offset = augment.random_offset(seed=seed) if crop else augment.CENTRE_OFFSET
-        image = decode(image_bytes, offset)
+        offset = (
+            augment.random_offset(crop=image_size, seed=seed)
+            if crop
+            else augment.centre_offset(image_size)
+        )
+        image = decode(image_bytes, offset, crop=image_size)
         return (augment.random_flip(image, seed=seed) if flip else image), label
 
     ds = ds.map(crop_example, num_parallel_calls=AUTOTUNE, deterministic=False)
@@ -236,6 +243,7 @@ def eval_dataset(
     crops: int = 1,
     split: str = "validation",
     *,
+    image_size: int = constants.CROP,
     input_context: tf.distribute.InputContext | None = None,
     cycle_length: int = CYCLE_LENGTH,
     private_threads: int | None = None,
@@ -244,7 +252,7 @@ def eval_dataset(
     tfds_name: str | None = None,
 ) -> tf.data.Dataset:
     """Evaluation batches in file order, every example exactly once (the last batch may
-    be short). crops=1: the central 224 patch; crops=10: the paper's ten views.
+    be short). crops=1: the central image_size patch; crops=10: the paper's ten views.
     skip_errors and exclude as in `train_dataset`."""
     if crops not in (1, 10):
         raise DataError(f"crops must be 1 or 10. Received: crops={crops!r}")
@@ -259,8 +267,8 @@ def eval_dataset(
     def views(*element):
         image_bytes, label = parse(*element)
         if crops == 1:
-            return decode(image_bytes, augment.CENTRE_OFFSET), label
-        return augment.ten_crop(augment.decode_square(image_bytes)), label
+            return decode(image_bytes, augment.centre_offset(image_size), crop=image_size), label
+        return augment.ten_crop(augment.decode_square(image_bytes), crop=image_size), label
 
     ds = ds.map(views, num_parallel_calls=AUTOTUNE)
     if skip_errors:

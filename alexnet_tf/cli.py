@@ -1,0 +1,68 @@
+"""The edge every program shares: absl flags parsed, and a usage error (a bad flag, a
+missing argument) is one line `PROG: error: ...` and exit status 2, before any expensive
+work. A run that fails for a reason it can explain exits 1 (`fail`). Flags are read only
+in the programs' `main()`; everything below takes plain arguments.
+
+    def main(argv):
+        cli.no_arguments(argv)
+        ...
+    if __name__ == "__main__":
+        cli.run(main, "evaluate")
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import NoReturn
+
+from absl import app, flags
+
+_prog = {"name": os.path.basename(sys.argv[0]) or "alexnet_tf"}
+
+
+def usage_error(message: str) -> NoReturn:
+    """A bad command line: the message names the flag and what it accepts. Exit 2."""
+    print(f"{_prog['name']}: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def fail(message: str, kind: str = "error") -> NoReturn:
+    """A run that stopped for a reason the message explains. Exit 1."""
+    print(f"{_prog['name']}: {kind}: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def no_arguments(argv) -> None:
+    if len(argv) > 1:
+        usage_error(f"unexpected arguments: {' '.join(argv[1:])}")
+
+
+def require(*names: str) -> None:
+    for name in names:
+        if flags.FLAGS[name].value in (None, ""):
+            usage_error(f"--{name} is required.")
+
+
+def _parse_flags(argv):
+    """absl's parser, with the usage-error status 2 (absl's own is 1)."""
+    try:
+        return flags.FLAGS(argv)
+    except flags.Error as e:
+        usage_error(f"{e}\nSee --helpfull for the flags.")
+
+
+def run(main, prog: str) -> None:
+    """Parse the flags and run `main(argv)` as program `prog`."""
+    _prog["name"] = prog
+    logging.getLogger().setLevel(logging.INFO)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+
+    def guarded(argv):
+        try:
+            return main(argv)
+        except app.UsageError as e:
+            usage_error(str(e))
+
+    app.run(guarded, flags_parser=_parse_flags)

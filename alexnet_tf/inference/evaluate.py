@@ -1,0 +1,50 @@
+"""Top-1 and top-5 error of a trained model: the centre crop, or the paper's 10 views with
+their softmax averaged (section 4.1). Every example is counted exactly once: the last,
+short batch is evaluated too. The program is `python -m alexnet_tf.evaluate`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from alexnet_tf.model.metrics import TopKError
+
+
+def evaluate(model, dataset, crops: int = 1, per_class: bool = False) -> dict:
+    """Top-1/top-5 error of `model` on `dataset` ((images, labels) batches; images
+    (B, S, S, 3), or (B, 10, S, S, 3) with crops=10)."""
+    num_classes = model.output.shape[-1]
+
+    @tf.function(reduce_retracing=True)  # the last batch may be short
+    def probabilities(images):
+        if crops == 1:
+            return tf.nn.softmax(tf.cast(model(images, training=False), tf.float32), axis=-1)
+        shape = tf.shape(images)  # (B, 10, S, S, 3): one forward pass for all views
+        flat = tf.reshape(images, tf.concat([[-1], shape[2:]], axis=0))
+        probs = tf.nn.softmax(tf.cast(model(flat, training=False), tf.float32), axis=-1)
+        return tf.reduce_mean(tf.reshape(probs, [shape[0], crops, num_classes]), axis=1)
+
+    top1, top5 = TopKError(1), TopKError(5)
+    hits, counts = np.zeros(num_classes), np.zeros(num_classes)
+    n = 0
+    for images, labels in dataset:
+        probs = probabilities(images)
+        top1.update_state(labels, probs)
+        top5.update_state(labels, probs)
+        n += int(tf.shape(labels)[0])
+        if per_class:
+            right = (np.argmax(probs.numpy(), axis=1) == labels.numpy()).astype(float)
+            np.add.at(hits, labels.numpy(), right)
+            np.add.at(counts, labels.numpy(), 1)
+    result = {
+        "top1_error": float(top1.result()),
+        "top5_error": float(top5.result()),
+        "num_examples": n,
+        "crops": crops,
+    }
+    if per_class:
+        result["per_class_accuracy"] = [
+            float(h / c) if c else None for h, c in zip(hits, counts, strict=True)
+        ]
+    return result

@@ -1,0 +1,83 @@
+"""A trained model as a SavedModel for TF Serving (the library behind
+`python -m alexnet_tf.export`).
+
+Writes BASE/NAME/<N>/ (default N: one more than the highest version there), the layout
+TF Serving watches: saved_model.pb, variables/, assets/ (class_ids.txt,
+class_names.txt) and assets.extra/tf_serving_warmup_requests. Signatures:
+`serving_default` (encoded JPEG/PNG bytes, input `image_bytes`) and `predict_images`
+(the model's crops, RGB 0-255 floats). The export has no device pinning: it serves on
+one CPU or one GPU. It is written under a temporary name and renamed when complete, so
+TF Serving never sees a half-written version.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+
+import tensorflow as tf
+from PIL import Image
+from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+
+from alexnet_tf.inference import saving
+from alexnet_tf.inference.serving import ServingModule
+from alexnet_tf.rundir import ExportBase
+
+
+def _warmup_jpeg() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (256, 256), (128, 100, 80)).save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def write_warmup(path: str, model_name: str, batch_sizes=(1, 8)) -> None:
+    """TF Serving's warm-up file: PredictionLog records of serving_default requests."""
+    jpeg = _warmup_jpeg()
+    with tf.io.TFRecordWriter(path) as writer:
+        for n in batch_sizes:
+            request = predict_pb2.PredictRequest(
+                model_spec=model_pb2.ModelSpec(name=model_name, signature_name="serving_default")
+            )
+            request.inputs["image_bytes"].CopyFrom(tf.make_tensor_proto([jpeg] * n, tf.string))
+            log = prediction_log_pb2.PredictionLog(
+                predict_log=prediction_log_pb2.PredictLog(request=request)
+            )
+            writer.write(log.SerializeToString())
+
+
+def export(
+    model_dir: str,
+    export_dir: str,
+    version: int | None = None,
+    checkpoint: str = "best",
+    model_name: str | None = None,
+) -> str:
+    """Write the SavedModel; returns its version directory."""
+    base = ExportBase(export_dir)
+    path = saving.resolve_checkpoint(model_dir, checkpoint)
+    version = version or base.next_version()
+    if version < 1:
+        raise ValueError(f"--version must be >= 1. Received: {version}")
+    final = base.version(version)
+    if os.path.exists(final):
+        raise FileExistsError(
+            f"{final} exists already: TF Serving versions are never overwritten; give "
+            f"another --version (next free: {base.next_version()})."
+        )
+    model = saving.load_for_inference(path)
+    ids, names = saving.read_class_list(model_dir, model.output.shape[-1])
+    module = ServingModule(model, ids, names)
+    os.makedirs(export_dir, exist_ok=True)
+    tmp = base.temporary(version)
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tf.saved_model.save(module, tmp, signatures=module.signatures())
+        os.makedirs(os.path.join(tmp, ExportBase.ASSETS_EXTRA))
+        name = model_name or os.path.basename(os.path.normpath(export_dir))
+        write_warmup(os.path.join(tmp, ExportBase.ASSETS_EXTRA, ExportBase.WARMUP), name)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # e.g. a full disk: no half version left
+        raise
+    return final

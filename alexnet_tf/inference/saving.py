@@ -1,0 +1,86 @@
+"""Loading trained models for inference, whatever devices they were trained on, and the
+class list that names their outputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+
+from alexnet_tf.data import pipeline
+from alexnet_tf.model import AlexNet
+from alexnet_tf.rundir import RunDir
+from alexnet_tf.training.config import read_run_config
+
+REGISTERED_NAME = "alexnet_tf>AlexNet"  # what our .keras files carry
+
+
+def resolve_checkpoint(model_dir: str, checkpoint: str = "best") -> str:
+    """'best' / 'latest' (files in model_dir) or a path to a .keras file -> its path."""
+    path = RunDir(model_dir).checkpoint(checkpoint)
+    if not os.path.isfile(path):
+        found = sorted(f for f in os.listdir(model_dir) if f.endswith(".keras")) if os.path.isdir(
+            model_dir) else []  # fmt: skip
+        raise FileNotFoundError(
+            f"No model file {path}: --checkpoint takes 'best', 'latest' or a .keras path "
+            f"(in {model_dir}: {found or 'no .keras files'})."
+        )
+    return path
+
+
+def saved_config(path: str) -> dict:
+    """The constructor arguments stored in an AlexNet .keras file; ValueError for a file
+    that is not one (another class, a Lambda layer's bytecode, not a zip at all)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            saved = json.loads(archive.read("config.json"))
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as e:
+        raise ValueError(f"{path} is not a Keras model file ({e}).") from None
+    if saved.get("registered_name") != REGISTERED_NAME or not isinstance(saved.get("config"), dict):
+        # Only our own architecture is rebuilt, from its arguments: no layer, function or
+        # bytecode from the file is ever deserialized (stricter than Keras' safe_mode).
+        raise ValueError(
+            f"{path} holds a {saved.get('class_name')!r} model, not an alexnet_tf AlexNet; "
+            "refusing to load it."
+        )
+    return saved["config"]
+
+
+def load_for_inference(path: str) -> AlexNet:
+    """The model in a .keras file, rebuilt without tower pinning (so a model trained on two
+    GPUs runs on one device) and with its trained weights. Loads no code from the file."""
+    config = saved_config(path)
+    config["tower_devices"] = None
+    model = AlexNet.from_config(config)
+    model.load_weights(path)
+    return model
+
+
+def run_data_dir(model_dir: str) -> str:
+    """The --data_dir a training run in `model_dir` used (from its train_config.json)."""
+    config = read_run_config(model_dir)
+    if not config or not config.get("data_dir"):
+        raise FileNotFoundError(
+            f"{RunDir(model_dir).config} names no training data: pass --data_dir."
+        )
+    return config["data_dir"]
+
+
+def read_class_list(model_dir: str, num_classes: int) -> tuple[list[str], list[str]]:
+    """(class ids, names) of the run in `model_dir`: its classes.json, else the training
+    data's metadata.json; numbered placeholders when neither is there."""
+
+    def own():
+        with open(RunDir(model_dir).classes, encoding="utf-8") as f:
+            return json.load(f)
+
+    for read in (own, lambda: pipeline.metadata_file(run_data_dir(model_dir))):
+        try:
+            found = read()
+            ids, names = found["classes"], found.get("names", found["classes"])
+        except (OSError, KeyError, ValueError, TypeError):
+            continue
+        if len(ids) == num_classes:
+            return list(ids), list(names)
+    ids = [f"class_{i}" for i in range(num_classes)]
+    return ids, list(ids)

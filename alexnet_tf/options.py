@@ -1,0 +1,121 @@
+"""The network's options, declared once, with no TensorFlow (flags are checked fast).
+
+From this one table come the training flags (`--architecture`, `--nolrn`, ...), their
+checks, the `AlexNet` constructor's keyword arguments and what `get_config()` saves.
+Adding an option is one `option(...)` line below plus its use in `network.py`.
+
+Structural options fix the features the network computes: a run directory refuses to
+continue with other values, and `train --init_from` takes them from the source model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+ARCHITECTURES = ("two_tower", "one_tower", "one_tower_half")
+ACTIVATIONS = ("relu", "tanh")
+INITS = ("paper", "caffe", "he")
+
+
+@dataclasses.dataclass(frozen=True)
+class Option:
+    """How one option is offered and checked."""
+
+    help: str
+    choices: tuple = ()  # for text options
+    valid: tuple | None = None  # for numbers: (what is accepted, in words; a test)
+    structural: bool = False
+
+
+def option(default, help: str, **how):
+    return dataclasses.field(default=default, metadata={"option": Option(help, **how)})
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelOptions:
+    """The paper's network by default; each option is one of its ablations or variants."""
+
+    architecture: str = option(
+        "two_tower",
+        "two_tower (the paper) | one_tower (every conv sees all channels, all kernels) | "
+        "one_tower_half (section 3.2's one-GPU net: half the kernels in conv1-4).",
+        choices=ARCHITECTURES,
+        structural=True,
+    )
+    activation: str = option(
+        "relu", "relu (the paper) | tanh (Figure 1's comparison).", choices=ACTIVATIONS,
+        structural=True,
+    )  # fmt: skip
+    lrn: bool = option(
+        True, "Local response normalization after conv1 and conv2 (section 3.3).",
+        structural=True,
+    )  # fmt: skip
+    overlapping_pool: bool = option(
+        True, "3x3 stride-2 max-pooling (section 3.4); off: 2x2 stride 2.", structural=True
+    )
+    dropout: float = option(
+        0.5, "Dropout rate on fc6 and fc7 (section 4.2).", valid=("in [0, 1)", lambda v: 0 <= v < 1)
+    )
+    init: str = option(
+        "paper",
+        "paper: N(0, 0.01), biases 1 in conv2/4/5 and fc6/7 (section 5) | caffe: those "
+        "biases 0.1 | he: He-normal, zero biases (pair with --normalize_std).",
+        choices=INITS,
+    )
+    weight_decay: float = option(
+        5e-4,
+        "The paper's weight decay, through the momentum, on kernels (section 5).",
+        valid=(">= 0", lambda v: v >= 0),
+    )
+
+    def problem(self, prefix: str = "") -> str | None:
+        """The first value that cannot work, as a message naming it (with `prefix`, e.g.
+        "--" for flags), or None."""
+        for f in dataclasses.fields(self):
+            spec: Option = f.metadata["option"]
+            value = getattr(self, f.name)
+            name = prefix + f.name
+            shown = value if prefix else repr(value)
+            if isinstance(f.default, bool):
+                if not isinstance(value, bool):
+                    return f"{name} must be True or False. Received: {name}={shown}"
+                continue
+            if spec.choices:
+                if value not in spec.choices:
+                    return (
+                        f"{name} must be one of {', '.join(spec.choices)}. Received: {name}={shown}"
+                    )
+                continue
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                return f"{name} must be a number. Received: {name}={shown}"
+            words, test = spec.valid
+            if not math.isfinite(value) or not test(value):
+                return f"{name} must be {words}. Received: {name}={shown}"
+        return None
+
+    def check(self) -> ModelOptions:
+        """Raise ValueError naming the first bad value; returns self."""
+        message = self.problem()
+        if message:
+            raise ValueError(message)
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+FIELDS = tuple(dataclasses.fields(ModelOptions))
+NAMES = tuple(f.name for f in FIELDS)
+STRUCTURAL = tuple(f.name for f in FIELDS if f.metadata["option"].structural)
+
+
+def spec(name: str) -> Option:
+    return next(f.metadata["option"] for f in FIELDS if f.name == name)
+
+
+def split_options(kwargs: dict) -> tuple[ModelOptions, dict]:
+    """(the ModelOptions named in `kwargs`, the rest of `kwargs`)."""
+    mine = {k: kwargs[k] for k in NAMES if k in kwargs}
+    rest = {k: v for k, v in kwargs.items() if k not in mine}
+    return ModelOptions(**mine), rest

@@ -1,0 +1,434 @@
+"""Measured speed of every stage (the library behind `python -m alexnet_tf.benchmark`).
+
+Each `bench_*` function takes a `Bench` (plain settings) and returns (result dict,
+one-line summary). Timings follow `warmup_steps` untimed steps. Ratios are taken in one
+process, against a baseline measured beside them, so they hold when the machine's speed
+drifts: the train step against a matmul in the precision it runs, the input pipeline
+against a decode-only read, model.fit against in-memory batches.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import tempfile
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from alexnet_tf import constants
+from alexnet_tf.model import CONV_SPECS
+
+# Forward: 724 M multiply-adds = 1.45 GFLOP per 224 image (docs/paper.md); a training
+# step costs about 3x that (forward, and the two gradients of each layer).
+FORWARD_GFLOP_PER_IMAGE = 1.45
+TRAIN_GFLOP_PER_IMAGE = 4.35
+
+
+@dataclasses.dataclass(frozen=True)
+class Bench:
+    """What one benchmark run measures, and how."""
+
+    batch_size: int = 64
+    steps: int = 10
+    warmup_steps: int = 3
+    num_classes: int = 1000
+    architecture: str = "two_tower"
+    baseline: str | None = None  # "grouped_conv": the naive formulation instead
+    jit_compile: bool = False
+    mixed_precision: str = "float32"  # a Keras policy, already resolved
+    matmul_size: int = 4096  # 0 skips the ceiling
+    data_dir: str | None = None
+    private_threads: int = 0
+    num_images: int = 400
+    num_workers: int = 0
+    profile_dir: str | None = None  # set: a TensorBoard profiler trace of timed steps
+
+    @property
+    def compute_dtype(self) -> tf.DType:
+        return {"mixed_bfloat16": tf.bfloat16, "mixed_float16": tf.float16}.get(
+            self.mixed_precision, tf.float32
+        )
+
+
+def _timed(bench: Bench, fn, steps):
+    """Seconds per call of fn over `steps` calls (profiled when bench.profile_dir)."""
+    profiling = contextlib.nullcontext()
+    if bench.profile_dir:
+        profiling = tf.profiler.experimental.Profile(bench.profile_dir)
+    with profiling:
+        start = time.perf_counter()
+        for _ in range(steps):
+            fn()
+        return (time.perf_counter() - start) / steps
+
+
+def matmul_gflops(n: int, dtype=tf.float32, repeats: int = 10) -> float:
+    """GFLOP/s of an n x n matmul in `dtype`: what these cores reach on dense math."""
+    a = tf.cast(tf.random.normal((n, n)), dtype)
+    step = tf.function(lambda: tf.reduce_sum(tf.cast(tf.matmul(a, a), tf.float32)))
+    step().numpy()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        step().numpy()
+    return 2 * n**3 / ((time.perf_counter() - start) / repeats) / 1e9
+
+
+def grouped_conv_alexnet(num_classes: int):
+    """The naive baseline: one tower with Keras Conv2D(groups=2) for conv2, conv4 and
+    conv5 (the same 60,965,224 parameters at 1000 classes). Not part of the library."""
+    import keras
+
+    from alexnet_tf.model.layers import LocalResponseNorm
+
+    width = {name: 2 * spec[0] for name, spec in CONV_SPECS.items()}  # both towers
+    x = inputs = keras.Input((constants.CROP, constants.CROP, 3))
+    x = keras.layers.ZeroPadding2D(2)(x)
+    x = keras.layers.Conv2D(width["conv1"], 11, strides=4, activation="relu")(x)
+    x = keras.layers.MaxPooling2D(3, 2)(LocalResponseNorm()(x))
+    x = keras.layers.Conv2D(width["conv2"], 5, padding="same", groups=2, activation="relu")(x)
+    x = keras.layers.MaxPooling2D(3, 2)(LocalResponseNorm()(x))
+    x = keras.layers.Conv2D(width["conv3"], 3, padding="same", activation="relu")(x)
+    x = keras.layers.Conv2D(width["conv4"], 3, padding="same", groups=2, activation="relu")(x)
+    x = keras.layers.Conv2D(width["conv5"], 3, padding="same", groups=2, activation="relu")(x)
+    x = keras.layers.Flatten()(keras.layers.MaxPooling2D(3, 2)(x))
+    for _ in range(2):
+        x = keras.layers.Dropout(0.5)(keras.layers.Dense(4096, activation="relu")(x))
+    return keras.Model(inputs, keras.layers.Dense(num_classes)(x))
+
+
+def compiled_model(bench: Bench):
+    import keras
+
+    from alexnet_tf.model import build_alexnet
+
+    keras.mixed_precision.set_global_policy(bench.mixed_precision)
+    if bench.baseline == "grouped_conv":
+        model = grouped_conv_alexnet(bench.num_classes)
+    else:
+        model = build_alexnet(
+            bench.num_classes, tower_devices="auto", architecture=bench.architecture
+        )
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.01, momentum=0.9),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile=bench.jit_compile,
+    )
+    return model
+
+
+def synthetic_train_rate(bench: Bench, model) -> float:
+    """Training images/s on one in-memory batch, repeated."""
+    rng = tf.random.Generator.from_seed(0)
+    size = constants.CROP
+    images = rng.uniform((bench.batch_size, size, size, 3), 0, 255)
+    labels = rng.uniform((bench.batch_size,), 0, bench.num_classes, dtype=tf.int32)
+    it = iter(tf.data.Dataset.from_tensors((images, labels)).repeat())
+    model.make_train_function()
+
+    def step():
+        float(model.train_function(it)["loss"])  # waits for the step to finish
+
+    for _ in range(bench.warmup_steps):
+        step()
+    return bench.batch_size / _timed(bench, step, bench.steps)
+
+
+def bench_train(bench: Bench):
+    model = compiled_model(bench)
+    ips = synthetic_train_rate(bench, model)
+    result = {
+        "images_per_sec": round(ips, 2),
+        "gflops_per_sec": round(ips * TRAIN_GFLOP_PER_IMAGE, 1),
+        "parameters": model.count_params(),
+    }
+    summary = f"{ips:.1f} images/s, {result['gflops_per_sec']} GFLOP/s"
+    if bench.matmul_size:
+        dtype = bench.compute_dtype
+        peak = matmul_gflops(bench.matmul_size, dtype)
+        result["matmul_dtype"] = dtype.name
+        result["matmul_gflops_per_sec"] = round(peak, 1)
+        result["fraction_of_matmul"] = round(result["gflops_per_sec"] / peak, 3)
+        summary += (
+            f" ({result['fraction_of_matmul']:.0%} of a {bench.matmul_size}^2 {dtype.name} "
+            f"matmul's {peak:.1f} GFLOP/s, measured in this run)"
+        )
+    return result, summary
+
+
+def demo_data_dir(bench: Bench) -> str:
+    from alexnet_tf.data import demo
+
+    return bench.data_dir or demo.prepare_demo(os.path.join("data", "demo"))["dir"]
+
+
+def naive_dataset(data_dir, batch_size):
+    """The naive baseline: decode whole images, go to float per image, crop, flip, light
+    and normalise each one, then batch."""
+    from alexnet_tf import data
+    from alexnet_tf.data import augment, schema
+
+    def prepare(record):
+        image_bytes, label = schema.parse_example(record)[:2]
+        image = tf.cast(tf.io.decode_jpeg(image_bytes, channels=3), tf.float32)
+        image = tf.image.random_crop(image, (constants.CROP, constants.CROP, 3))
+        image = tf.image.random_flip_left_right(image)
+        image = augment.pca_lighting(image, tf.random.normal((3,), stddev=0.1))
+        return augment.normalize(image), label
+
+    files = data.list_shards(data_dir, "train")
+    ds = tf.data.TFRecordDataset(files).repeat().map(prepare, num_parallel_calls=-1)
+    return ds.batch(batch_size, drop_remainder=True).prefetch(-1)
+
+
+def bench_input(bench: Bench):
+    from alexnet_tf import data
+
+    data_dir = demo_data_dir(bench)
+    bs = bench.batch_size
+
+    def rate(dataset):
+        it = iter(dataset)
+        for _ in range(bench.warmup_steps):
+            next(it)
+        return bs / _timed(bench, lambda: next(it), bench.steps)
+
+    pipelines = {
+        "decode_only": data.decode_only_dataset(data_dir, bs).repeat(),
+        "pipeline": data.train_dataset(
+            data_dir, bs, repeat=True, seed=0, private_threads=bench.private_threads or None
+        ),
+        "naive_float_per_image": naive_dataset(data_dir, bs),
+    }
+    # Alternate and keep each one's best, so none gets the warmer machine.
+    best = {name: 0.0 for name in pipelines}
+    for _ in range(3):
+        for name, ds in pipelines.items():
+            best[name] = max(best[name], rate(ds))
+    base = best["decode_only"]
+    result = {
+        "images_per_sec": round(best["pipeline"], 1),
+        "decode_only_images_per_sec": round(base, 1),
+        "ratio_to_decode_only": round(best["pipeline"] / base, 3),
+        "naive_images_per_sec": round(best["naive_float_per_image"], 1),
+        "naive_ratio_to_decode_only": round(best["naive_float_per_image"] / base, 3),
+        "data_dir": data_dir,
+    }
+    summary = (
+        f"{best['pipeline']:.0f} images/s, {result['ratio_to_decode_only']}x the "
+        f"decode-only {base:.0f} (a naive float-per-image pipeline: "
+        f"{result['naive_ratio_to_decode_only']}x)"
+    )
+    return result, summary
+
+
+def bench_end_to_end(bench: Bench):
+    from alexnet_tf import data
+
+    data_dir = demo_data_dir(bench)
+    model = compiled_model(bench)
+    synthetic = synthetic_train_rate(bench, model)
+    dataset = data.train_dataset(data_dir, bench.batch_size, repeat=True, seed=0)
+    model.fit(dataset, steps_per_epoch=bench.warmup_steps, epochs=1, verbose=0)
+    seconds = {}
+    for steps in (bench.steps, 2 * bench.steps):  # an epoch twice as long: linear?
+        start = time.perf_counter()
+        model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
+        seconds[steps] = time.perf_counter() - start
+    ips = bench.batch_size * 3 * bench.steps / sum(seconds.values())
+    result = {
+        "images_per_sec": round(ips, 2),
+        "gflops_per_sec": round(ips * TRAIN_GFLOP_PER_IMAGE, 1),
+        "synthetic_images_per_sec": round(synthetic, 2),
+        "ratio_to_synthetic": round(ips / synthetic, 3),
+        "epoch_seconds_by_steps": {str(k): round(v, 2) for k, v in seconds.items()},
+        "data_dir": data_dir,
+    }
+    summary = (
+        f"{ips:.1f} images/s through model.fit from TFRecords, {result['ratio_to_synthetic']}x"
+        f" the {synthetic:.1f} of in-memory batches; epochs of {bench.steps} and "
+        f"{2 * bench.steps} steps took {seconds[bench.steps]:.1f} and "
+        f"{seconds[2 * bench.steps]:.1f} s"
+    )
+    return result, summary
+
+
+def photo_jpegs(n: int, seed: int = 0) -> list[bytes]:
+    """n JPEGs of ImageNet's typical size (500x375), smooth structure: cheap stand-ins."""
+    import io
+
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    jpegs = []
+    for _ in range(n):
+        base = Image.fromarray(rng.uniform(0, 255, (8, 8, 3)).astype(np.uint8))
+        buf = io.BytesIO()
+        base.resize((500, 375), Image.Resampling.BICUBIC).save(buf, "JPEG", quality=90)
+        jpegs.append(buf.getvalue())
+    return jpegs
+
+
+def bench_serve(bench: Bench):
+    import keras
+
+    from alexnet_tf.data import augment
+    from alexnet_tf.inference.serving import ServingModule
+    from alexnet_tf.model import build_alexnet
+
+    keras.mixed_precision.set_global_policy(bench.mixed_precision)
+    model = build_alexnet(bench.num_classes, tower_devices=None)
+    names = [f"class_{i}" for i in range(bench.num_classes)]
+    jpegs = photo_jpegs(bench.batch_size)
+    with tempfile.TemporaryDirectory() as tmp:
+        module = ServingModule(model, names, names)
+        tf.saved_model.save(module, tmp, signatures=module.signatures())
+        serve = tf.saved_model.load(tmp).signatures["serving_default"]
+        crops = tf.stack([augment.decode_crop(b, augment.CENTRE_OFFSET) for b in jpegs])
+        bare = tf.function(lambda x: tf.nn.softmax(tf.cast(model(x, training=False), tf.float32)))
+        calls = {
+            "serve": lambda n: serve(image_bytes=tf.constant(jpegs[:n]))["probabilities"],
+            "bare": lambda n: bare(tf.cast(crops[:n], tf.float32)),
+        }
+        latency, throughput = {}, {}
+        for name, fn in calls.items():
+            for _ in range(bench.warmup_steps):
+                fn(1).numpy()
+                fn(bench.batch_size).numpy()
+            times = []
+            for _ in range(max(bench.steps, 30)):
+                start = time.perf_counter()
+                fn(1).numpy()
+                times.append(time.perf_counter() - start)
+            latency[name] = (float(np.median(times)), float(np.percentile(times, 99)))
+            throughput[name] = bench.batch_size / _timed(
+                bench, lambda fn=fn: fn(bench.batch_size).numpy(), max(2, bench.steps // 3)
+            )
+    overhead = latency["serve"][0] / latency["bare"][0] - 1
+    result = {
+        "images_per_sec": round(throughput["serve"], 1),
+        "gflops_per_sec": round(throughput["serve"] * FORWARD_GFLOP_PER_IMAGE, 1),
+        "bare_images_per_sec": round(throughput["bare"], 1),
+        "latency_ms_batch1": {
+            "median": round(latency["serve"][0] * 1e3, 2),
+            "p99": round(latency["serve"][1] * 1e3, 2),
+        },
+        "bare_latency_ms_batch1": {
+            "median": round(latency["bare"][0] * 1e3, 2),
+            "p99": round(latency["bare"][1] * 1e3, 2),
+        },
+        "preprocessing_overhead_batch1": round(overhead, 3),
+        "image_size": "500x375 JPEG",
+    }
+    summary = (
+        f"serving_default: batch 1 median {latency['serve'][0] * 1e3:.1f} ms (p99 "
+        f"{latency['serve'][1] * 1e3:.1f}) vs the bare model's "
+        f"{latency['bare'][0] * 1e3:.1f} ms: {overhead:+.0%} for decoding and "
+        f"preprocessing; batch {bench.batch_size}: {throughput['serve']:.1f} images/s vs "
+        f"{throughput['bare']:.1f}"
+    )
+    return result, summary
+
+
+def bench_convert(bench: Bench):
+    from PIL import Image
+
+    from alexnet_tf.data import tfrecords
+
+    rng = np.random.default_rng(0)
+    max_workers = bench.num_workers or os.cpu_count() or 1
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(bench.num_images):
+            # Smooth structure plus noise: JPEGs of a photo's size and roughly its entropy.
+            base = rng.uniform(0, 255, (8, 8, 3)).astype(np.uint8)
+            img = Image.fromarray(base).resize((500, 375), Image.Resampling.BICUBIC)
+            noisy = np.asarray(img, np.float32) + rng.normal(0, 8, (375, 500, 3))
+            path = os.path.join(tmp, "raw", "train", f"c{i % 10}", f"{i}.JPEG")
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).save(path, quality=90)
+        rates = {}
+        for workers in range(1, max_workers + 1):
+            start = time.perf_counter()
+            tfrecords.convert(
+                os.path.join(tmp, "raw"),
+                os.path.join(tmp, f"out{workers}"),
+                train_shards=8 * max_workers,
+                num_workers=workers,
+                progress=False,
+            )
+            rates[workers] = bench.num_images / (time.perf_counter() - start)
+    result = {
+        "images_per_sec": round(max(rates.values()), 1),
+        "images_per_sec_by_workers": {str(k): round(v, 1) for k, v in rates.items()},
+        "scaling": round(rates[max_workers] / rates[1], 2),
+        "image_size": "500x375",
+    }
+    by_workers = result["images_per_sec_by_workers"]
+    summary = f"make_tfrecords, 500x375 JPEGs resized: {by_workers} images/s by worker count"
+    return result, summary
+
+
+def conv_layer_shapes():
+    """Per tower, each conv layer's (input H=W, input channels, kernel, filters, stride),
+    from the model's CONV_SPECS: conv1 reads the padded image, conv3 both towers."""
+    (c1, k1, s1), (c2, k2, _), (c3, k3, _), (c4, k4, _), (c5, k5, _) = CONV_SPECS.values()
+    padded = constants.CROP + 4  # conv1's zero padding of 2 on each side
+    size1 = (padded - k1) // s1 + 1  # 55
+    size2 = (size1 - 3) // 2 + 1  # after pool1: 27
+    size3 = (size2 - 3) // 2 + 1  # after pool2: 13
+    return {
+        "conv1": (padded, 3, k1, c1, s1),
+        "conv2": (size2, c1, k2, c2, 1),
+        "conv3": (size3, 2 * c2, k3, c3, 1),
+        "conv4": (size3, c3, k4, c4, 1),
+        "conv5": (size3, c4, k5, c5, 1),
+    }
+
+
+def bench_layout(bench: Bench):
+    """Forward + backward of each of AlexNet's conv layers (per-tower shapes) in
+    channels-last (NHWC, the default) and channels-first (NCHW) layout."""
+    bs = bench.batch_size
+    seconds = {}
+    for fmt in ("NHWC", "NCHW"):
+        total = 0.0
+        for size, cin, k, cout, stride in conv_layer_shapes().values():
+            shape = (bs, size, size, cin) if fmt == "NHWC" else (bs, cin, size, size)
+            x = tf.random.normal(shape)
+            w = tf.Variable(tf.random.normal((k, k, cin, cout)) * 0.01)
+            padding = "VALID" if stride > 1 else "SAME"
+
+            @tf.function
+            def step(x=x, w=w, padding=padding, stride=stride, fmt=fmt):
+                with tf.GradientTape() as tape:
+                    y = tf.nn.conv2d(x, w, stride, padding, data_format=fmt)
+                    loss = tf.reduce_sum(y * y)
+                return tape.gradient(loss, w)
+
+            for _ in range(bench.warmup_steps):
+                step().numpy()
+            total += _timed(bench, lambda step=step: step().numpy(), bench.steps)
+        seconds[fmt] = total
+    result = {
+        "images_per_sec": round(bs / seconds["NHWC"], 1),
+        "nchw_images_per_sec": round(bs / seconds["NCHW"], 1),
+        "nchw_relative_time": round(seconds["NCHW"] / seconds["NHWC"], 3),
+    }
+    summary = (
+        f"the five conv layers, forward + backward, batch {bs}: NHWC "
+        f"{seconds['NHWC'] * 1e3:.0f} ms, NCHW {seconds['NCHW'] * 1e3:.0f} ms "
+        f"({result['nchw_relative_time']}x)"
+    )
+    return result, summary
+
+
+BENCHMARKS = {
+    "train": bench_train,
+    "input": bench_input,
+    "end_to_end": bench_end_to_end,
+    "serve": bench_serve,
+    "convert": bench_convert,
+    "layout": bench_layout,
+}

@@ -1,0 +1,6 @@
+"""Training: `config` (the run's settings, checked without TensorFlow), `run` (the run
+behind `python -m alexnet_tf.train`: strategy, data, model, resume, `model.fit`) and
+`callbacks` (the paper's learning-rate rule, history, model files, backups).
+
+Importing this package imports no TensorFlow; `run` and `callbacks` do.
+"""

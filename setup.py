@@ -11,16 +11,18 @@ setup(
     packages=find_packages(include=["alexnet_tf", "alexnet_tf.*"]),
     python_requires=">=3.10",
     install_requires=[
-        "tensorflow>=2.21,<3",
-        "keras>=3.15,<4",
+        # Pinned to the minor versions the suite ran on: keras_internals.py uses Keras'
+        # private API; tests/test_keras_internals.py must pass before a pin is widened.
+        "tensorflow>=2.21,<2.22",
+        "keras>=3.15,<3.16",
         "tensorflow-datasets>=4.9",
         "absl-py>=2.1",
-        "tensorboard>=2.21",  # training logs; TF 2.21 no longer installs it
+        "tensorboard>=2.21,<2.22",  # training logs; TF 2.21 no longer installs it
         "numpy>=1.26",
         "pillow>=10",  # make_tfrecords: CMYK, PNG, palette and EXIF-rotated images
         "matplotlib>=3.8",  # learning curves and filter pictures
         "tqdm>=4.60",  # make_tfrecords progress bar
-        "tensorflow-serving-api>=2.21",  # the export's warm-up records (PredictionLog)
+        "tensorflow-serving-api>=2.21,<2.22",  # the export's warm-up records (PredictionLog)
     ],
     extras_require={
         "test": ["pytest>=8", "ruff>=0.6", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6"],

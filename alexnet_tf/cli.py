@@ -53,9 +53,14 @@ def _parse_flags(argv):
         usage_error(f"{e}\nSee --helpfull for the flags.")
 
 
+def set_program(prog: str) -> None:
+    """The name errors are reported under (`run` sets it; argparse tools call this)."""
+    _prog["name"] = prog
+
+
 def run(main, prog: str) -> None:
     """Parse the flags and run `main(argv)` as program `prog`."""
-    _prog["name"] = prog
+    set_program(prog)
     logging.getLogger().setLevel(logging.INFO)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 

@@ -41,7 +41,7 @@ def test_one_tower_variants_have_independently_computed_counts():
         + 4096 * 1000
         + 1000
     )
-    assert full == 62_378_344  # PAPER.md
+    assert full == 62_378_344  # docs/paper.md
     assert build_alexnet(1000, tower_devices=None, architecture="one_tower").count_params() == full
     # Section 3.2's one-GPU net: half the kernels in conv1-4, conv5 and fc layers full.
     half = (

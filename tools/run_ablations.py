@@ -18,6 +18,7 @@ import os
 import shlex
 import sys
 
+from alexnet_tf import cli
 from alexnet_tf.studies import ablations
 
 
@@ -58,6 +59,7 @@ def parse(argv):
 
 def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    cli.set_program("run_ablations")
     argv = sys.argv[1:] if argv is None else argv
     args, extra = parse(argv)
     command = "python tools/run_ablations.py " + " ".join(shlex.quote(a) for a in argv)
@@ -80,11 +82,9 @@ def main(argv=None):
             records.append(record)
         ablations.write_report(args.out, runs, records, args.target_train_error, command)
     except ablations.AblationError as e:
-        print(f"run_ablations: error: {e}", file=sys.stderr)
-        sys.exit(2)
+        cli.usage_error(str(e))
     except ablations.RunFailed as e:
-        print(f"run_ablations: {e}", file=sys.stderr)
-        sys.exit(1)
+        cli.fail(str(e))
     print(f"Report: {os.path.join(args.out, 'ablations.md')}")
 
 

@@ -12,14 +12,12 @@ import sys
 import pytest
 import tensorflow as tf
 from PIL import Image
-from trainer import run, train_cmd
+from trainer import ENV, run, train_cmd
 
 from alexnet_tf import constants
 from alexnet_tf.data import check as check_data
 from alexnet_tf.data import schema
 from alexnet_tf.rundir import RunDir
-
-ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
 def _records(path):

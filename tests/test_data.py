@@ -11,6 +11,8 @@ import tensorflow_datasets as tfds
 from alexnet_tf import constants, data
 from alexnet_tf.data import augment, schema
 
+pytestmark = pytest.mark.quick  # the inner-loop tier: python -m pytest -m quick
+
 
 def _jpeg(image):
     """JPEG without chroma subsampling: then a fused crop equals a slice of the full decode

@@ -15,6 +15,8 @@ import tensorflow as tf
 
 from alexnet_tf import keras_internals
 
+pytestmark = pytest.mark.quick  # the inner-loop tier: python -m pytest -m quick
+
 
 def _compiled():
     inputs = keras.Input((3,))

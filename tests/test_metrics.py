@@ -7,6 +7,8 @@ import pytest
 
 from alexnet_tf.model.metrics import TopKError
 
+pytestmark = pytest.mark.quick  # the inner-loop tier: python -m pytest -m quick
+
 
 def _expected_error_brute_force(labels, scores, k):
     """Average, over every way of breaking ties (all permutations used as tie-break

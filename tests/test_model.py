@@ -11,6 +11,7 @@ from alexnet_tf.constants import IMAGENET_STD_RGB
 from alexnet_tf.model import build_alexnet
 from alexnet_tf.model.layers import LocalResponseNorm
 
+pytestmark = pytest.mark.quick  # the inner-loop tier: python -m pytest -m quick
 TWO_DEVICES = ("/CPU:0", "/CPU:1")
 
 

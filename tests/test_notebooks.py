@@ -14,10 +14,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTEBOOKS = ("01_input_pipeline", "02_train_and_evaluate", "03_what_the_network_learned")
 
 
+VALIDATION_PER_CLASS = 5
+
+
 @pytest.fixture(scope="module")
-def executed(module_tmp):
+def executed(module_tmp, demo_records):
+    """Each notebook run top to bottom, on a small demo data set (the full-size model)."""
     root = module_tmp
-    params = f'DATA_DIR = "{root / "data"}"\nMODEL_DIR = "{root / "run"}"\n'
+    data_dir = demo_records(10, VALIDATION_PER_CLASS)
+    params = f'DATA_DIR = "{data_dir}"\nMODEL_DIR = "{root / "run"}"\n'
     books = {}
     for name in NOTEBOOKS:  # in order: 03 reads the run 02 makes
         book = nbformat.read(os.path.join(ROOT, "notebooks", f"{name}.ipynb"), as_version=4)
@@ -46,7 +51,8 @@ def test_notebooks_run_and_draw(executed):
         for c in books["02_train_and_evaluate"].cells
         for o in c.get("outputs", [])
     )
-    assert "10 crop(s): top-1 error" in text and "over 240 images" in text
+    validation_images = 6 * VALIDATION_PER_CLASS
+    assert "10 crop(s): top-1 error" in text and f"over {validation_images} images" in text
     assert os.path.exists(root / "run" / "best.keras")
 
 

@@ -1,11 +1,14 @@
 """In-model preprocessing: mean, optional std, and the paper's PCA lighting."""
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from alexnet_tf import constants
 from alexnet_tf.data import augment
 from alexnet_tf.model.layers import ImagePreprocess
+
+pytestmark = pytest.mark.quick  # the inner-loop tier: python -m pytest -m quick
 
 
 def _pca_numpy(image, alpha):

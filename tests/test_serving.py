@@ -12,6 +12,7 @@ import tensorflow as tf
 from PIL import Image
 from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow_serving.apis import prediction_log_pb2
+from trainer import WIDTH_DIVISOR
 
 from alexnet_tf import constants, data
 from alexnet_tf.data import augment, demo
@@ -26,13 +27,19 @@ ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 @pytest.fixture(scope="module")
 def trained(module_tmp, demo_records):
-    """A model_dir as training leaves it (towers pinned to two CPUs), and its data."""
+    """A model_dir as training leaves it (towers pinned to two CPUs; the small model of
+    the same class), and its data."""
     root = module_tmp
     data_dir = demo_records(2, 2, train_shards=1, validation_shards=1)
     model_dir = root / "run"
     model_dir.mkdir()
     model = build_alexnet(
-        6, tower_devices=("/CPU:0", "/CPU:1"), init="he", std_rgb=constants.IMAGENET_STD_RGB, seed=1
+        6,
+        tower_devices=("/CPU:0", "/CPU:1"),
+        init="he",
+        std_rgb=constants.IMAGENET_STD_RGB,
+        seed=1,
+        test_width_divisor=WIDTH_DIVISOR,  # the serving graph is the subject here
     )
     model.save(model_dir / "best.keras")
     (model_dir / "train_config.json").write_text(json.dumps({"data_dir": data_dir}))

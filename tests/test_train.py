@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from trainer import ENV, run, train_cmd
+from trainer import ENV, FULL_SIZE_ENV, WIDTH_DIVISOR, run, train_cmd
 
 from alexnet_tf.model import build_alexnet
 
@@ -31,11 +31,13 @@ def _history(model_dir):
 
 
 def test_cli_short_run_writes_checkpoints_history_and_logs(small_data, tmp_path):
+    """The real, full-size model end to end through the train command."""
     model_dir = str(tmp_path / "run")
     r = run(
         train_cmd(
             small_data, model_dir, "--epochs=2", "--steps_per_epoch=2", "--backup_every_steps=1"
-        )
+        ),
+        env=FULL_SIZE_ENV,
     )
     assert r.returncode == 0, r.stderr[-3000:]
     files = set(os.listdir(model_dir))
@@ -208,6 +210,7 @@ def test_towers_strategy_trains_on_two_logical_cpus(small_data, tmp_path):
     assert np.isfinite(_history(model_dir)[0]["loss"])
     model = keras.models.load_model(os.path.join(model_dir, "latest.keras"), safe_mode=False)
     assert model.get_config()["tower_devices"] == ["/CPU:0", "/CPU:1"]
+    assert model.get_config()["test_width_divisor"] == WIDTH_DIVISOR
 
 
 def _free_ports(n):
@@ -442,7 +445,8 @@ def test_full_disk_is_a_clear_error_and_the_last_backup_loads(small_data, small_
     r = run(
         train_cmd(
             small_data, model_dir, "--epochs=1", "--steps_per_epoch=4", "--backup_every_steps=1"
-        )
+        ),
+        env=FULL_SIZE_ENV,  # the tmpfs is sized for two of its backups
     )
     assert r.returncode == 1, r.stderr[-3000:]
     message = r.stderr[r.stderr.index("train: error:") :]
@@ -475,7 +479,7 @@ def test_full_disk_while_latest_keras_is_written_keeps_the_last_one(small_data, 
     backup of that epoch's last step: the error is clear, epoch 0's latest.keras is intact,
     no temporary is left, and once space is freed the same command records the epoch it
     could not."""
-    with tmpfs(tmp_path / "disk", "3g") as disk:
+    with tmpfs(tmp_path / "disk", "200m") as disk:
         model_dir = str(disk / "run")
         flags = train_cmd(
             small_data, model_dir, "--epochs=2", "--steps_per_epoch=2", "--backup_every_steps=2"

@@ -63,11 +63,6 @@ class ModelOptions:
         "biases 0.1 | he: He-normal, zero biases (pair with --normalize_std).",
         choices=INITS,
     )
-    weight_decay: float = option(
-        5e-4,
-        "The paper's weight decay, through the momentum, on kernels (section 5).",
-        valid=(">= 0", lambda v: v >= 0),
-    )
 
     def problem(self, prefix: str = "") -> str | None:
         """The first value that cannot work, as a message naming it (with `prefix`, e.g.

@@ -26,6 +26,9 @@ flags.DEFINE_integer("epochs", _D.epochs, "Epochs to train (section 5: about 90)
 flags.DEFINE_integer("batch_size", _D.batch_size, "Global batch, over all replicas.")
 flags.DEFINE_float("learning_rate", _D.learning_rate, "Initial learning rate (for batch 128).")
 flags.DEFINE_float("momentum", _D.momentum, "SGD momentum.")
+flags.DEFINE_float(
+    "weight_decay", _D.weight_decay, "The paper's weight decay (through the momentum, on kernels)."
+)
 flags.DEFINE_string(
     "lr_schedule",
     _D.lr_schedule,

@@ -63,7 +63,7 @@ def test_structural_options_define_the_runs_network():
     assert set(options.STRUCTURAL) == structural
     assert {"architecture", "activation", "lrn", "overlapping_pool"} <= structural
     assert config.MODEL_FIELDS == ("num_classes", *options.STRUCTURAL)
-    assert not {"dropout", "weight_decay", "init"} & structural  # training choices
+    assert not {"dropout", "init"} & structural  # training choices
 
 
 def test_constructor_and_get_config_take_every_option():

@@ -17,6 +17,7 @@ import tensorflow as tf
 from trainer import ENV, FULL_SIZE_ENV, WIDTH_DIVISOR, run, train_cmd
 
 from alexnet_tf.model import build_alexnet
+from alexnet_tf.training.optimizer import PaperSGD
 
 
 @pytest.fixture(scope="module")
@@ -149,28 +150,30 @@ def test_resume_after_kill_9_at_a_random_moment(small_data, tmp_path, trial):
     _assert_finished_whole(model_dir, 12)
 
 
-def test_paper_weight_decay_rule_for_one_step():
+def test_paper_weight_decay_rule_over_two_steps_and_a_rate_change():
+    """PaperSGD is section 5's rule, v <- 0.9 v - 0.0005 lr w - lr g; w <- w + v, kernels
+    decayed and biases not; the rate dropping between steps scales only the new term."""
     keras.utils.set_random_seed(0)
-    lr, wd, mom = 0.01, 5e-4, 0.9
-    model = build_alexnet(3, tower_devices=None, dropout=0.0, pca_std=0, weight_decay=wd)
+    rates, wd, mom = (0.01, 0.001), 5e-4, 0.9
+    model = build_alexnet(3, tower_devices=None, dropout=0.0, pca_std=0)
     x = np.random.default_rng(0).uniform(0, 255, (2, 224, 224, 3)).astype(np.float32)
     y = np.array([0, 2])
     ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    watched = [model.get_layer(n) for n in ("conv1a", "conv3b", "fc6a", "fc8")]
-    w0 = {(ly.name, i): v.numpy().copy() for ly in watched for i, v in enumerate(ly.weights)}
-    with tf.GradientTape() as tape:
-        data_loss = ce(y, model(x, training=True))  # the data term only
-    grads = tape.gradient(data_loss, [v for ly in watched for v in ly.weights])
-    model.compile(optimizer=keras.optimizers.SGD(lr, momentum=mom), loss=ce, jit_compile=False)
-    model.train_on_batch(x, y)
-    g = iter(grads)
-    for layer in watched:
-        for i, var in enumerate(layer.weights):
-            w = w0[layer.name, i]
-            decay = wd if i == 0 else 0.0  # kernels decay, biases do not (as Caffe)
-            # Section 5: v <- 0.9 v - 0.0005 * lr * w - lr * grad (v starts at 0); w += v.
-            want = w + (mom * 0.0 - decay * lr * w - lr * next(g).numpy())
-            np.testing.assert_allclose(var.numpy(), want, rtol=1e-4, atol=1e-7)
+    model.compile(optimizer=PaperSGD(rates[0], momentum=mom, kernel_decay=wd), loss=ce)
+    watched = [v for n in ("conv1a", "conv3b", "fc6a", "fc8") for v in model.get_layer(n).weights]
+    w = [v.numpy().astype(np.float64) for v in watched]
+    velocity = [np.zeros_like(a) for a in w]
+    for lr in rates:
+        model.optimizer.learning_rate.assign(lr)
+        with tf.GradientTape() as tape:
+            data_loss = ce(y, model(x, training=True))  # the loss holds the data term only
+        grads = tape.gradient(data_loss, watched)
+        model.train_on_batch(x, y)
+        for k, (var, grad) in enumerate(zip(watched, grads, strict=True)):
+            decay = wd if var.name == "kernel" else 0.0  # as Caffe: weights, not biases
+            velocity[k] = mom * velocity[k] - decay * lr * w[k] - lr * grad.numpy()
+            w[k] = w[k] + velocity[k]
+            np.testing.assert_allclose(var.numpy(), w[k], rtol=1e-4, atol=1e-7)
 
 
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])

@@ -67,9 +67,6 @@ def _network(images, *, devices, num_classes, options: ModelOptions, width_divis
     """Build the layer graph on `images` (the preprocessed (B, 224, 224, 3) tensor)."""
     o = options
     activation, init = o.activation, o.init
-    # Section 5: weight decay 0.0005 enters the update as 0.0005 * w, i.e. the gradient
-    # of 0.0005 / 2 * ||w||^2; like Caffe, only weights (kernels) are decayed.
-    reg = keras.regularizers.L2(o.weight_decay / 2) if o.weight_decay else None
     pool_size = 3 if o.overlapping_pool else 2  # section 3.4: s=2, z=3 vs z=s=2
 
     def conv(layer, tower, device, filters, kernel, stride, inputs):
@@ -82,7 +79,6 @@ def _network(images, *, devices, num_classes, options: ModelOptions, width_divis
             activation=activation,
             kernel_initializer=k_init,
             bias_initializer=b_init,
-            kernel_regularizer=reg,
             device=device,
             name=layer + tower,
         )(inputs)
@@ -94,7 +90,6 @@ def _network(images, *, devices, num_classes, options: ModelOptions, width_divis
             activation=act,
             kernel_initializer=k_init,
             bias_initializer=b_init,
-            kernel_regularizer=reg,
             device=device,
             name=layer + tower,
             # Logits in float32 under mixed precision: softmax/loss need the range.
@@ -168,8 +163,8 @@ class AlexNet(ColocatedTrainStep):
         PCA lighting off.
       seed: seeds PCA lighting's draws.
       **options: the fields of `alexnet_tf.options.ModelOptions` (architecture, activation,
-        lrn, overlapping_pool, dropout, init, weight_decay, ...), each its paper value
-        by default.
+        lrn, overlapping_pool, dropout, init, ...), each its paper value by default.
+        The paper's weight decay is the optimizer's (`training.optimizer.PaperSGD`).
       test_width_divisor: for the package's own tests of mechanics (resume, callbacks,
         CLIs) only: every layer keeps its name, towers and wiring but has this many
         times fewer kernels and units. Saved in `get_config()` only when not 1.
@@ -256,6 +251,9 @@ class AlexNet(ColocatedTrainStep):
 
     @classmethod
     def from_config(cls, config):
+        # Files written before the decay moved into the optimizer carry weight_decay,
+        # which the network no longer takes.
+        config = {k: v for k, v in config.items() if k != "weight_decay"}
         return cls(**config)
 
 

@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from alexnet_tf import constants
 from alexnet_tf.model import CONV_SPECS
+from alexnet_tf.training.optimizer import PaperSGD
 
 # Forward: 724 M multiply-adds = 1.45 GFLOP per 224 image (docs/paper.md); a training
 # step costs about 3x that (forward, and the two gradients of each layer).
@@ -112,7 +113,7 @@ def compiled_model(bench: Bench):
             bench.num_classes, tower_devices="auto", architecture=bench.architecture
         )
     model.compile(
-        optimizer=keras.optimizers.SGD(0.01, momentum=0.9),
+        optimizer=PaperSGD(0.01, momentum=0.9, kernel_decay=5e-4),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         jit_compile=bench.jit_compile,
     )

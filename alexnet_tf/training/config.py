@@ -35,6 +35,7 @@ class TrainConfig:
     batch_size: int = constants.PAPER_BATCH
     learning_rate: float = 0.01
     momentum: float = 0.9
+    weight_decay: float = 5e-4  # section 5, through the momentum (training.optimizer)
     lr_schedule: str = "plateau"
     lr_boundaries: tuple = ()  # epochs at which "step" divides the rate by 10
     plateau_patience: int = 3
@@ -132,6 +133,7 @@ def validate(cfg: TrainConfig) -> None:
     _need(0 <= cfg.seed < 2**32, f"--seed must be in [0, 2**32). Received: {cfg.seed}")
     _need(cfg.verbose in (0, 1, 2), f"--verbose must be 0, 1 or 2. Received: {cfg.verbose}")
     _need(0 <= cfg.momentum < 1, f"--momentum must be in [0, 1). Received: {cfg.momentum}")
+    _need(cfg.weight_decay >= 0, f"--weight_decay must be >= 0. Received: {cfg.weight_decay}")
     problem = cfg.model.problem(prefix="--")
     _need(problem is None, str(problem))
     _need(cfg.pca_std >= 0, f"--pca_std must be >= 0. Received: {cfg.pca_std}")

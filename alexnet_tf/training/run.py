@@ -34,6 +34,7 @@ from alexnet_tf.training.callbacks import (
     TrainingDiverged,
 )
 from alexnet_tf.training.config import ConfigError, TrainConfig
+from alexnet_tf.training.optimizer import PaperSGD
 
 __all__ = ["run", "RUN_FAILURES", "TrainingDiverged", "DataError", "DiskFull", "WorkerLost"]
 DataError = data.DataError
@@ -345,9 +346,9 @@ def run(config: TrainConfig, *, test_width_divisor: int = 1) -> dict:
             config, meta, num_classes, config.distribution_strategy, test_width_divisor
         )
         model.compile(
-            # The paper's decay goes through the momentum: the L2 terms the model adds to
-            # the loss reproduce it exactly; Keras' weight_decay= is decoupled and would not.
-            optimizer=keras.optimizers.SGD(config.learning_rate, momentum=config.momentum),
+            optimizer=PaperSGD(
+                config.learning_rate, momentum=config.momentum, kernel_decay=config.weight_decay
+            ),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
             metrics=[TopKError(1, name="top1_error"), TopKError(5, name="top5_error")],
             jit_compile=config.jit_compile,

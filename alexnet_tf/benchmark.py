@@ -26,7 +26,6 @@ import sys
 from absl import flags
 
 from alexnet_tf import cli, options
-from alexnet_tf.training.config import PRECISIONS
 
 FLAGS = flags.FLAGS
 MODES = ("train", "input", "end_to_end", "serve", "convert", "layout")
@@ -43,7 +42,7 @@ flags.DEFINE_enum(
     "train: time this naive formulation instead (Keras Conv2D(groups=2) towers, same parameters).",
 )
 flags.DEFINE_boolean("jit_compile", False, "Compile the train step with XLA.")
-flags.DEFINE_enum("mixed_precision", "float32", PRECISIONS, "Keras dtype policy.")
+cli.define_precision_flag()  # one invocation measures one precision
 flags.DEFINE_integer("intra_op_threads", 0, "TF intra-op threads (0: TF's default).")
 flags.DEFINE_integer("inter_op_threads", 0, "TF inter-op threads (0: TF's default).")
 flags.DEFINE_integer(
@@ -57,12 +56,17 @@ flags.DEFINE_boolean("profile", False, "Write a TensorBoard profiler trace of ti
 flags.DEFINE_string("profile_dir", os.path.join("runs", "profile"), "Where --profile writes.")
 
 
-def bench_from_flags():
+def bench_from_flags(policy: str):
     from alexnet_tf.studies.speed import Bench
 
-    names = [f.name for f in dataclasses.fields(Bench) if f.name != "profile_dir"]
+    names = [
+        f.name
+        for f in dataclasses.fields(Bench)
+        if f.name not in ("profile_dir", "mixed_precision")
+    ]
     values = {name: FLAGS[name].value for name in names}
-    return Bench(**values, profile_dir=FLAGS.profile_dir if FLAGS.profile else None)
+    profile_dir = FLAGS.profile_dir if FLAGS.profile else None
+    return Bench(**values, mixed_precision=policy, profile_dir=profile_dir)
 
 
 def main(argv):
@@ -76,26 +80,36 @@ def main(argv):
             cli.usage_error(f"--{name} must be >= 1. Received: {getattr(FLAGS, name)}")
     import tensorflow as tf
 
+    from alexnet_tf import precision
     from alexnet_tf.studies import speed
 
     if FLAGS.intra_op_threads:
         tf.config.threading.set_intra_op_parallelism_threads(FLAGS.intra_op_threads)
     if FLAGS.inter_op_threads:
         tf.config.threading.set_inter_op_parallelism_threads(FLAGS.inter_op_threads)
-    bench = bench_from_flags()
+    choice = cli.resolve_precision()
+    bench = bench_from_flags(choice.policy)
     result, summary = speed.BENCHMARKS[mode](bench)
-    config = dataclasses.asdict(bench)
-    config.update(intra_op_threads=FLAGS.intra_op_threads, inter_op_threads=FLAGS.inter_op_threads)
+    config = dataclasses.asdict(bench)  # mixed_precision: the policy used, never "auto"
+    config.update(
+        intra_op_threads=FLAGS.intra_op_threads,
+        inter_op_threads=FLAGS.inter_op_threads,
+        mixed_precision_asked=choice.asked,
+        mixed_precision_reason=choice.reason,
+    )
+    machine = precision.this_machine()
     result = {
         "benchmark": mode,
         **result,
         "config": config,
+        "cpu_model": machine.cpu_model,
+        "cpu_bf16_flags": machine.cpu_bf16_flags,
         "tf_version": tf.__version__,
         "cpu_count": os.cpu_count(),
         "machine": platform.machine(),
         "devices": [d.name for d in tf.config.list_logical_devices()],
     }
-    print(f"\n{mode}: {summary}")
+    print(f"\n{mode} ({choice.policy}, {machine.cpu_model}): {summary}")
     if bench.profile_dir:
         print(f"profiler trace: {bench.profile_dir} (tensorboard --logdir={bench.profile_dir})")
     print("reproduce with: python -m alexnet_tf.benchmark " + " ".join(sys.argv[1:]))

@@ -45,6 +45,28 @@ def require(*names: str) -> None:
             usage_error(f"--{name} is required.")
 
 
+def define_precision_flag(default: str = "auto", choices=None) -> None:
+    """--mixed_precision, as every command that computes offers it."""
+    from alexnet_tf.precision import PRECISIONS
+
+    flags.DEFINE_enum(
+        "mixed_precision",
+        default,
+        list(choices or PRECISIONS),
+        "auto: bfloat16 where this machine computes it in hardware, else float32 "
+        "(docs/performance.md); or a Keras policy.",
+    )
+
+
+def resolve_precision():
+    """The --mixed_precision flag resolved on this machine, logged once."""
+    from alexnet_tf import precision
+
+    choice = precision.resolve(flags.FLAGS.mixed_precision)
+    logging.info("Precision: %s (%s)", choice.policy, choice.reason)
+    return choice
+
+
 def _parse_flags(argv):
     """absl's parser, with the usage-error status 2 (absl's own is 1)."""
     try:

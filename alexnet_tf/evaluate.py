@@ -3,7 +3,8 @@
     python -m alexnet_tf.evaluate --model_dir=runs/paper [--data_dir=data/imagenet] --crops=10
 
 Prints top-1 and top-5 error and writes them to MODEL_DIR/eval_<split>_<crops>crop.json
-(keys top1_error, top5_error, num_examples, crops, checkpoint[, per_class_accuracy]).
+(keys top1_error, top5_error, num_examples, crops, checkpoint, mixed_precision
+[, per_class_accuracy]).
 The crop size is the model's (224, or 227 for an imported bvlc_alexnet).
 """
 
@@ -24,6 +25,7 @@ flags.DEFINE_integer("crops", 1, "1: centre crop; 10: the paper's ten views (sec
 flags.DEFINE_integer("batch_size", 64, "Images per batch (x10 views with --crops=10).")
 flags.DEFINE_string("checkpoint", "best", "best | latest | path to a .keras file.")
 flags.DEFINE_boolean("per_class", False, "Also report top-1 accuracy per class.")
+cli.define_precision_flag()
 
 
 def main(argv):
@@ -42,7 +44,8 @@ def main(argv):
     try:
         data_dir = FLAGS.data_dir or saving.run_data_dir(FLAGS.model_dir)
         path = saving.resolve_checkpoint(FLAGS.model_dir, FLAGS.checkpoint)
-        model = saving.load_for_inference(path)
+        choice = cli.resolve_precision()
+        model = saving.load_for_inference(path, choice.policy)
         dataset = data.eval_dataset(
             data_dir,
             FLAGS.batch_size,
@@ -54,6 +57,7 @@ def main(argv):
         cli.usage_error(str(e))
     result = evaluate(model, dataset, FLAGS.crops, FLAGS.per_class)
     result["checkpoint"] = os.path.basename(path)
+    result["mixed_precision"] = choice.policy
     out = RunDir(FLAGS.model_dir).eval_result(FLAGS.split, FLAGS.crops)
     atomic_write_json(out, result)
     print(

@@ -21,6 +21,13 @@ flags.DEFINE_string("export_dir", None, "BASE/NAME: versions go in BASE/NAME/<N>
 flags.DEFINE_integer("version", None, "Version number (default: the next one).")
 flags.DEFINE_string("checkpoint", "best", "best | latest | path to a .keras file.")
 flags.DEFINE_string("model_name", None, "Name for the warm-up requests (default: NAME).")
+flags.DEFINE_enum(
+    "mixed_precision",
+    "float32",
+    ["float32", "mixed_bfloat16"],
+    "float32 (the default: what every TF Serving build runs) or mixed_bfloat16 (servers "
+    "with bfloat16 units); inputs and outputs are the same either way.",
+)
 
 
 def main(argv):
@@ -32,7 +39,12 @@ def main(argv):
 
     try:
         final = export(
-            FLAGS.model_dir, FLAGS.export_dir, FLAGS.version, FLAGS.checkpoint, FLAGS.model_name
+            FLAGS.model_dir,
+            FLAGS.export_dir,
+            FLAGS.version,
+            FLAGS.checkpoint,
+            FLAGS.model_name,
+            FLAGS.mixed_precision,
         )
     except (FileNotFoundError, FileExistsError, ValueError) as e:
         cli.usage_error(str(e))

@@ -21,6 +21,7 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string("model", None, "Export directory, version directory, or model_dir.")
 flags.DEFINE_boolean("json", False, "One JSON document on stdout instead of text.")
 flags.DEFINE_string("checkpoint", "best", "For a model_dir: best | latest | a .keras path.")
+cli.define_precision_flag()  # for a model_dir; an export computes as it was exported
 
 
 def main(argv):
@@ -30,7 +31,8 @@ def main(argv):
     from alexnet_tf.inference.predict import load_predictor, predict_files
 
     try:
-        predictor = load_predictor(FLAGS.model, FLAGS.checkpoint)
+        policy = cli.resolve_precision().policy
+        predictor = load_predictor(FLAGS.model, FLAGS.checkpoint, policy)
     except (FileNotFoundError, ValueError) as e:
         cli.usage_error(str(e))
     results = predict_files(predictor, paths)

@@ -56,7 +56,11 @@ flags.DEFINE_integer(
     "Split the CPU into N logical devices (to try two-device placement without GPUs).",
 )
 flags.DEFINE_string(
-    "mixed_precision", _D.mixed_precision, "float32 | mixed_bfloat16 | mixed_float16"
+    "mixed_precision",
+    _D.mixed_precision,
+    "auto (bfloat16 where the CPU or GPU computes it in hardware, float16 on V100/T4-class "
+    "GPUs, else float32; a resumed run keeps its own) | float32 | mixed_bfloat16 | "
+    "mixed_float16",
 )
 flags.DEFINE_boolean("jit_compile", _D.jit_compile, "Compile the train step with XLA.")
 flags.DEFINE_integer("num_classes", 0, "Classes (0: from metadata.json).")

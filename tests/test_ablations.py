@@ -20,6 +20,7 @@ TINY = [
     "--batch_size=4",
     "--validation_steps=1",
     "--nocache_dataset",
+    "--mixed_precision=float32",
 ]
 
 

@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from alexnet_tf import precision
+
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
@@ -29,9 +31,7 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("mode", sorted(CASES))
-def test_benchmark_mode_reports_json(mode, records, tmp_path):
-    extra, keys = CASES[mode]
+def _bench(mode, records, tmp_path, *extra):
     cmd = [
         sys.executable,
         "-m",
@@ -49,5 +49,31 @@ def test_benchmark_mode_reports_json(mode, records, tmp_path):
     result = json.loads(lines[-1])
     assert result["benchmark"] == mode and result["images_per_sec"] > 0
     assert result["cpu_count"] == os.cpu_count() and result["tf_version"]
+    assert result["cpu_model"] == precision.read_cpu()[0]
+    return result
+
+
+@pytest.mark.parametrize("mode", sorted(CASES))
+def test_benchmark_mode_reports_json(mode, records, tmp_path):
+    extra, keys = CASES[mode]
+    result = _bench(mode, records, tmp_path, "--mixed_precision=float32", *extra)
     for key in keys:
         assert key in result, key
+    assert result["config"]["mixed_precision"] == "float32"
+
+
+def test_benchmark_measures_the_ceiling_in_the_precision_it_runs(records, tmp_path):
+    """A bfloat16 run divides by a bfloat16 matmul (forced, so this holds on any CPU);
+    with auto the JSON holds the policy used, what was asked and the CPU's flags."""
+    bf16 = _bench(
+        "train", records, tmp_path, "--mixed_precision=mixed_bfloat16", "--batch_size=2",
+        "--matmul_size=256",
+    )  # fmt: skip
+    assert bf16["matmul_dtype"] == "bfloat16"
+    assert bf16["config"]["mixed_precision"] == "mixed_bfloat16"
+    auto = _bench("layout", records, tmp_path, "--batch_size=2")
+    machine = precision.Machine(*precision.read_cpu())
+    expected = precision.choose("auto", machine).policy
+    assert auto["config"]["mixed_precision"] == expected
+    assert auto["config"]["mixed_precision_asked"] == "auto"
+    assert auto["cpu_bf16_flags"] == machine.cpu_bf16_flags

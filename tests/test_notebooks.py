@@ -22,7 +22,10 @@ def executed(module_tmp, demo_records):
     """Each notebook run top to bottom, on a small demo data set (the full-size model)."""
     root = module_tmp
     data_dir = demo_records(10, VALIDATION_PER_CLASS)
-    params = f'DATA_DIR = "{data_dir}"\nMODEL_DIR = "{root / "run"}"\n'
+    params = (
+        f'DATA_DIR = "{data_dir}"\nMODEL_DIR = "{root / "run"}"\n'
+        'MIXED_PRECISION = "float32"\n'  # tests pin their precision
+    )
     books = {}
     for name in NOTEBOOKS:  # in order: 03 reads the run 02 makes
         book = nbformat.read(os.path.join(ROOT, "notebooks", f"{name}.ipynb"), as_version=4)

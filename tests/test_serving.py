@@ -115,6 +115,27 @@ def test_serving_default_matches_the_keras_model_on_the_centre_crop(trained, ser
     np.testing.assert_allclose(one["probabilities"].numpy(), probs[:1], rtol=1e-5)
 
 
+def test_bf16_export_takes_bytes_and_returns_float32_probabilities(trained, tmp_path):
+    base = str(tmp_path / "exports" / "bf16")
+    version = export.export(trained["model_dir"], base, policy="mixed_bfloat16")
+    raw = open(os.path.join(version, "saved_model.pb"), "rb").read()
+    graph = saved_model_pb2.SavedModel.FromString(raw).meta_graphs[0].graph_def
+    convs = [n for f in graph.library.function for n in f.node_def if n.op == "Conv2D"]
+    in_bf16 = [n for n in convs if n.attr["T"].type == tf.bfloat16.as_datatype_enum]
+    assert len(in_bf16) >= 10  # conv1-5 of both towers (the LRN's band sums are float32)
+    serve = tf.saved_model.load(version).signatures["serving_default"]
+    images = tf.constant([_jpeg(0), _jpeg(1, (256, 256)), _png(2)])
+    out = serve(image_bytes=images)["probabilities"]
+    assert out.dtype == tf.float32
+    want = tf.saved_model.load(trained["version_dir"]).signatures["serving_default"](
+        image_bytes=images
+    )["probabilities"]
+    np.testing.assert_allclose(out.numpy().sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(out.numpy(), want.numpy(), atol=0.02)  # bfloat16's rounding
+    with pytest.raises(ValueError, match="--mixed_precision must be one of float32"):
+        export.export(trained["model_dir"], base, policy="mixed_float16")
+
+
 def test_float_signature(trained):
     fn = tf.saved_model.load(trained["version_dir"]).signatures["predict_images"]
     x = np.random.default_rng(0).uniform(0, 255, (2, 224, 224, 3)).astype(np.float32)
@@ -222,6 +243,7 @@ def test_evaluate_and_predict_clis(trained, tmp_path):
             f"--model_dir={trained['model_dir']}",
             "--crops=10",
             "--batch_size=5",
+            "--mixed_precision=float32",
         ],
         capture_output=True,
         text=True,
@@ -229,8 +251,11 @@ def test_evaluate_and_predict_clis(trained, tmp_path):
     )
     assert r.returncode == 0, r.stderr[-2000:]
     result = json.load(open(os.path.join(trained["model_dir"], "eval_validation_10crop.json")))
-    assert set(result) == {"top1_error", "top5_error", "num_examples", "crops", "checkpoint"}
+    assert set(result) == {
+        "top1_error", "top5_error", "num_examples", "crops", "checkpoint", "mixed_precision"
+    }  # fmt: skip
     assert result["num_examples"] == 12 and result["crops"] == 10
+    assert result["mixed_precision"] == "float32"
     good, bad = tmp_path / "a.jpg", tmp_path / "b.jpg"
     good.write_bytes(_jpeg(5))
     bad.write_text("not an image")

@@ -1,4 +1,5 @@
-"""The train command as tests run it: small data, batch 4.
+"""The train command as tests run it: small data, batch 4, float32 (tests pin their
+precision, so results agree between CPUs with and without bfloat16 units).
 
 Tests of mechanics (resume, faults, bad data, strategies, studies) train a small model of
 the same class: every layer, tower and wire of the paper's network with 16 times fewer
@@ -30,6 +31,7 @@ def train_cmd(data_dir, model_dir, *extra):
         "--verbose=2",
         "--init=he",
         "--normalize_std",
+        "--mixed_precision=float32",  # the same numbers with or without bfloat16 units
         *extra,
     ]
 

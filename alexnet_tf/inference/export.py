@@ -24,6 +24,8 @@ from alexnet_tf.inference import saving
 from alexnet_tf.inference.serving import ServingModule
 from alexnet_tf.rundir import ExportBase
 
+EXPORT_POLICIES = ("float32", "mixed_bfloat16")
+
 
 def _warmup_jpeg() -> bytes:
     buf = io.BytesIO()
@@ -52,8 +54,15 @@ def export(
     version: int | None = None,
     checkpoint: str = "best",
     model_name: str | None = None,
+    policy: str = "float32",
 ) -> str:
-    """Write the SavedModel; returns its version directory."""
+    """Write the SavedModel; returns its version directory. `policy`: float32 (what every
+    TF Serving build runs) or mixed_bfloat16 (for servers with bfloat16 units); either
+    way the signatures take the same inputs and return float32 probabilities."""
+    if policy not in EXPORT_POLICIES:
+        raise ValueError(
+            f"--mixed_precision must be one of {', '.join(EXPORT_POLICIES)}. Received: {policy}"
+        )
     base = ExportBase(export_dir)
     path = saving.resolve_checkpoint(model_dir, checkpoint)
     version = version or base.next_version()
@@ -65,7 +74,7 @@ def export(
             f"{final} exists already: TF Serving versions are never overwritten; give "
             f"another --version (next free: {base.next_version()})."
         )
-    model = saving.load_for_inference(path)
+    model = saving.load_for_inference(path, policy)
     ids, names = saving.read_class_list(model_dir, model.output.shape[-1])
     module = ServingModule(model, ids, names)
     os.makedirs(export_dir, exist_ok=True)

@@ -17,8 +17,10 @@ from alexnet_tf.inference.serving import ServingModule, explain
 from alexnet_tf.rundir import ExportBase
 
 
-def load_predictor(path: str, checkpoint: str = "best"):
-    """A function encoded-image bytes (a 1-D string tensor) -> serving outputs."""
+def load_predictor(path: str, checkpoint: str = "best", policy: str = "float32"):
+    """A function encoded-image bytes (a 1-D string tensor) -> serving outputs. `policy`
+    (a Keras dtype policy) applies to a model_dir's .keras file; an export computes in
+    the precision it was exported in."""
     if not os.path.isdir(path):
         raise FileNotFoundError(f"--model={path} is not a directory.")
     versions = ExportBase(path).versions()
@@ -28,7 +30,7 @@ def load_predictor(path: str, checkpoint: str = "best"):
         fn = tf.saved_model.load(path).signatures["serving_default"]
         return lambda image_bytes: fn(image_bytes=image_bytes)
     model_file = saving.resolve_checkpoint(path, checkpoint)
-    model = saving.load_for_inference(model_file)
+    model = saving.load_for_inference(model_file, policy)
     module = ServingModule(model, *saving.read_class_list(path, model.output.shape[-1]))
     return module.serve_bytes
 

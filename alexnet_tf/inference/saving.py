@@ -7,6 +7,7 @@ import json
 import os
 import zipfile
 
+from alexnet_tf import precision
 from alexnet_tf.data import pipeline
 from alexnet_tf.model import AlexNet
 from alexnet_tf.rundir import RunDir
@@ -46,12 +47,14 @@ def saved_config(path: str) -> dict:
     return saved["config"]
 
 
-def load_for_inference(path: str) -> AlexNet:
+def load_for_inference(path: str, policy: str = "float32") -> AlexNet:
     """The model in a .keras file, rebuilt without tower pinning (so a model trained on two
-    GPUs runs on one device) and with its trained weights. Loads no code from the file."""
+    GPUs runs on one device) and with its trained weights, computing in `policy` (a Keras
+    dtype policy; the file holds none). Loads no code from the file."""
     config = saved_config(path)
     config["tower_devices"] = None
-    model = AlexNet.from_config(config)
+    with precision.policy_scope(policy):
+        model = AlexNet.from_config(config)
     model.load_weights(path)
     return model
 

@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from alexnet_tf import constants
 from alexnet_tf.model import CONV_SPECS
+from alexnet_tf.precision import policy_scope
 from alexnet_tf.training.optimizer import PaperSGD
 
 # Forward: 724 M multiply-adds = 1.45 GFLOP per 224 image (docs/paper.md); a training
@@ -105,13 +106,13 @@ def compiled_model(bench: Bench):
 
     from alexnet_tf.model import build_alexnet
 
-    keras.mixed_precision.set_global_policy(bench.mixed_precision)
-    if bench.baseline == "grouped_conv":
-        model = grouped_conv_alexnet(bench.num_classes)
-    else:
-        model = build_alexnet(
-            bench.num_classes, tower_devices="auto", architecture=bench.architecture
-        )
+    with policy_scope(bench.mixed_precision):
+        if bench.baseline == "grouped_conv":
+            model = grouped_conv_alexnet(bench.num_classes)
+        else:
+            model = build_alexnet(
+                bench.num_classes, tower_devices="auto", architecture=bench.architecture
+            )
     model.compile(
         optimizer=PaperSGD(0.01, momentum=0.9, kernel_decay=5e-4),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -273,14 +274,12 @@ def photo_jpegs(n: int, seed: int = 0) -> list[bytes]:
 
 
 def bench_serve(bench: Bench):
-    import keras
-
     from alexnet_tf.data import augment
     from alexnet_tf.inference.serving import ServingModule
     from alexnet_tf.model import build_alexnet
 
-    keras.mixed_precision.set_global_policy(bench.mixed_precision)
-    model = build_alexnet(bench.num_classes, tower_devices=None)
+    with policy_scope(bench.mixed_precision):
+        model = build_alexnet(bench.num_classes, tower_devices=None)
     names = [f"class_{i}" for i in range(bench.num_classes)]
     jpegs = photo_jpegs(bench.batch_size)
     with tempfile.TemporaryDirectory() as tmp:

@@ -14,11 +14,11 @@ import os
 
 from alexnet_tf import constants
 from alexnet_tf.options import STRUCTURAL, ModelOptions
+from alexnet_tf.precision import PRECISIONS
 from alexnet_tf.rundir import RunDir
 
 STRATEGIES = ("default", "mirrored", "multi_worker_mirrored", "towers")
 LR_SCHEDULES = ("plateau", "step")
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 # Fields that define the network: a model_dir holding a run with other values is refused.
 MODEL_FIELDS = ("num_classes", *STRUCTURAL)
 
@@ -46,7 +46,7 @@ class TrainConfig:
     distribution_strategy: str = "default"
     tower_devices: str = "auto"  # "auto", "none", or "DEV_A,DEV_B"
     cpu_devices: int = 0  # split the CPU into N logical devices (placement tests)
-    mixed_precision: str = "float32"
+    mixed_precision: str = "auto"  # resolved when the run starts (alexnet_tf.precision)
     jit_compile: bool = False
     num_classes: int = 0  # 0: from metadata.json
     model: ModelOptions = ModelOptions()  # the network's options (model/options.py)

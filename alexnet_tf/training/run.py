@@ -18,7 +18,7 @@ import re
 import keras
 import tensorflow as tf
 
-from alexnet_tf import constants, data, keras_internals
+from alexnet_tf import constants, data, keras_internals, precision
 from alexnet_tf.files import atomic_write_json, remove_stale_temporaries
 from alexnet_tf.model import build_alexnet
 from alexnet_tf.model.metrics import TopKError
@@ -33,7 +33,7 @@ from alexnet_tf.training.callbacks import (
     StopOnNaN,
     TrainingDiverged,
 )
-from alexnet_tf.training.config import ConfigError, TrainConfig
+from alexnet_tf.training.config import ConfigError, TrainConfig, read_run_config
 from alexnet_tf.training.optimizer import PaperSGD
 
 __all__ = ["run", "RUN_FAILURES", "TrainingDiverged", "DataError", "DiskFull", "WorkerLost"]
@@ -280,7 +280,19 @@ def _datasets(config: TrainConfig, workers: int, exclude: dict | None):
 def run(config: TrainConfig, *, test_width_divisor: int = 1) -> dict:
     """Train as `config` says; returns the last epoch's logs.
 
+    The precision is resolved here, once ("auto": by the machine; a resumed run keeps its
+    own), logged, recorded in train_config.json, and set for this run only.
     test_width_divisor: the package's own tests only (see `AlexNet`)."""
+    try:
+        choice = precision.resolve(config.mixed_precision, read_run_config(config.model_dir))
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    logging.info("Precision: %s (%s)", choice.policy, choice.reason)
+    with precision.policy_scope(choice.policy):
+        return _run(config, choice, test_width_divisor)
+
+
+def _run(config: TrainConfig, choice: precision.Choice, test_width_divisor: int) -> dict:
     # -- devices and strategy (before any other TensorFlow work) --------------------------
     if config.cpu_devices:
         split_cpu(config.cpu_devices)
@@ -292,7 +304,6 @@ def run(config: TrainConfig, *, test_width_divisor: int = 1) -> dict:
             f"of --distribution_strategy={config.distribution_strategy}."
         )
     is_chief, task_id = worker_role(strategy)
-    keras.mixed_precision.set_global_policy(config.mixed_precision)
     keras.utils.set_random_seed(config.seed)
 
     # -- data ---------------------------------------------------------------------------
@@ -318,7 +329,7 @@ def run(config: TrainConfig, *, test_width_divisor: int = 1) -> dict:
         stale = remove_stale_temporaries(config.model_dir)
         if stale:
             logging.info("Removed files half-written by an interrupted run: %s", ", ".join(stale))
-        atomic_write_json(run_dir.config, config.to_dict())
+        atomic_write_json(run_dir.config, {**config.to_dict(), **choice.as_record()})
         classes = meta.get("classes") or [f"class_{i}" for i in range(num_classes)]
         if len(classes) == num_classes:
             atomic_write_json(

@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 
 _TEMPORARY = re.compile(r".+\.tmp-(\d+)(\.[A-Za-z0-9]+)?$")
 
@@ -54,6 +55,16 @@ def atomic_write_text(path: str, text: str) -> None:
 
 def atomic_write_json(path: str, obj) -> None:
     atomic_write_text(path, json.dumps(obj, indent=1) + "\n")
+
+
+def atomic_copy(source: str, path: str) -> None:
+    """`path` becomes a whole copy of `source`: a hard link where the file system allows
+    (no bytes written), else a copy; under a temporary name first, as every write."""
+    with replacing(path) as tmp:
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copyfile(source, tmp)
 
 
 def _alive(pid: int) -> bool:

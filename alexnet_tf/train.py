@@ -32,15 +32,21 @@ flags.DEFINE_float(
 flags.DEFINE_string(
     "lr_schedule",
     _D.lr_schedule,
-    "plateau: /10 when val top-1 error stops improving (the paper); step: /10 at --lr_boundaries.",
+    "plateau: /10 when val top-1 error stops improving (the paper); step: /10 at "
+    "--lr_boundaries; cosine: down to --min_learning_rate at the last step (short runs).",
 )
 flags.DEFINE_list("lr_boundaries", [], "Epochs where 'step' divides the rate by 10.")
+flags.DEFINE_float(
+    "warmup_epochs", _D.warmup_epochs, "Epochs of linear warm-up to --learning_rate (0: none)."
+)
 flags.DEFINE_integer(
     "plateau_patience",
     _D.plateau_patience,
     "Epochs without improvement before 'plateau' divides the rate.",
 )
-flags.DEFINE_float("min_learning_rate", _D.min_learning_rate, "Floor of the plateau schedule.")
+flags.DEFINE_float(
+    "min_learning_rate", _D.min_learning_rate, "Floor of plateau; where cosine ends."
+)
 flags.DEFINE_integer("steps_per_epoch", 0, "Steps per epoch (0: all train examples).")
 flags.DEFINE_integer("validation_steps", 0, "Validation batches (0: the whole split).")
 flags.DEFINE_integer("num_train_examples", 0, "Train examples, for data without metadata.")

@@ -25,6 +25,7 @@ def executed(module_tmp, demo_records):
     params = (
         f'DATA_DIR = "{data_dir}"\nMODEL_DIR = "{root / "run"}"\n'
         'MIXED_PRECISION = "float32"\n'  # tests pin their precision
+        "EPOCHS = 2\nSTEPS_PER_EPOCH = 2\n"  # the demo's recipe, a few steps of it
     )
     books = {}
     for name in NOTEBOOKS:  # in order: 03 reads the run 02 makes

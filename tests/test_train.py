@@ -311,6 +311,23 @@ def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_backup(small_data,
         assert np.all(np.isfinite(ckpt.get_tensor(name))), name
 
 
+@pytest.mark.quick
+def test_warm_up_then_cosine_to_the_floor_as_a_function_of_the_step():
+    from alexnet_tf.training.callbacks import scheduled_rate
+
+    def rate(step, schedule="cosine"):
+        return scheduled_rate(step, 0.02, schedule, warmup_steps=10, total_steps=110, min_lr=1e-5)
+
+    assert [rate(s) for s in (0, 4, 9)] == pytest.approx([0.002, 0.01, 0.02])
+    assert rate(10) == pytest.approx(0.02)  # the top, right after the warm-up
+    assert rate(60) == pytest.approx(1e-5 + (0.02 - 1e-5) / 2)  # half way down
+    assert rate(110) == pytest.approx(1e-5) and rate(500) == pytest.approx(1e-5)
+    assert all(rate(s) >= rate(s + 1) for s in range(10, 120))
+    # plateau and step take over after the warm-up; before it, they warm up too.
+    assert rate(3, "plateau") == pytest.approx(0.008) and rate(10, "plateau") is None
+    assert rate(3, "step") == pytest.approx(0.008) and rate(50, "step") is None
+
+
 BAD_FLAGS = [
     (["--batch_size=-1"], "--batch_size must be >= 1"),
     (["--distribution_strategy=foo"], "--distribution_strategy must be one of default, mirrored"),
@@ -334,6 +351,12 @@ BAD_FLAGS = [
     (["--dropout=1"], "--dropout must be in [0, 1)"),
     (["--pca_std=-1"], "--pca_std must be >= 0"),
     (["--shuffle_buffer=0"], "--shuffle_buffer must be >= 1"),
+    (["--warmup_epochs=-1"], "--warmup_epochs must be in [0, --epochs=90). Received: -1.0"),
+    (["--epochs=3", "--warmup_epochs=3"], "--warmup_epochs must be in [0, --epochs=3)"),
+    (
+        ["--lr_schedule=linear"],
+        "--lr_schedule must be one of plateau, step, cosine. Received: --lr_schedule=linear",
+    ),
     (["--backup_every_steps=0"], "--backup_every_steps must be >= 1"),
     (["--plateau_patience=0"], "--plateau_patience must be >= 1"),
     (["--seed=-1"], "--seed must be in [0, 2**32)"),
@@ -351,10 +374,6 @@ BAD_FLAGS = [
         "--activation must be one of relu, tanh. Received: --activation=sigmoid",
     ),
     (["--init=xavier"], "--init must be one of paper, caffe, he. Received: --init=xavier"),
-    (
-        ["--lr_schedule=cosine"],
-        "--lr_schedule must be one of plateau, step. Received: --lr_schedule=cosine",
-    ),
     (["--lr_schedule=step", "--lr_boundaries=5,2"], "--lr_boundaries must be increasing"),
     (["--tower_devices=/GPU:0"], "--tower_devices must be 'auto', 'none' or two device"),
     (["--data_dir=/nonexistent/data"], "--data_dir=/nonexistent/data does not exist"),

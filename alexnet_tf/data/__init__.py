@@ -17,6 +17,7 @@ from alexnet_tf.data.pipeline import (
     list_shards,
     metadata_file,
     read_metadata,
+    small_images,
     train_dataset,
 )
 
@@ -28,5 +29,6 @@ __all__ = [
     "list_shards",
     "metadata_file",
     "read_metadata",
+    "small_images",
     "train_dataset",
 ]

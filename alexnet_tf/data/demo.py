@@ -26,8 +26,8 @@ NAMES = {
     "ring": "ring (annulus)",
     "star": "five-pointed star",
 }
-TRAIN_PER_CLASS = 160
-VALIDATION_PER_CLASS = 40
+TRAIN_PER_CLASS = 500
+VALIDATION_PER_CLASS = 50
 SIZE_RANGE = (160, 420)  # width and height drawn independently: varied aspect ratios
 
 

@@ -277,6 +277,37 @@ def eval_dataset(
     return ds.prefetch(AUTOTUNE).with_options(_options(private_threads))
 
 
+def small_images(
+    data_dir: str | None,
+    size: int,
+    split: str = "train",
+    *,
+    tfds_name: str | None = None,
+    limit: int = 0,
+):
+    """Every image of `split` (the first `limit` when > 0), its central square resized to
+    size x size: (uint8 (N, size, size, 3), int32 (N,)) NumPy arrays, in file order. For
+    small-image studies such as the paper's Figure 1 (CIFAR-10's 32x32)."""
+    import numpy as np
+
+    ds, parse = _examples(data_dir, split, None, False, None, CYCLE_LENGTH, tfds_name, None)
+    if limit:
+        ds = ds.take(limit)
+
+    def shrink(*element):
+        image_bytes, label = parse(*element)
+        image = tf.io.decode_image(image_bytes, channels=3, expand_animations=False)
+        side = tf.minimum(tf.shape(image)[0], tf.shape(image)[1])
+        square = tf.image.resize_with_crop_or_pad(image, side, side)
+        small = tf.image.resize(square, (size, size), antialias=True)
+        return tf.cast(tf.clip_by_value(tf.round(small), 0, 255), tf.uint8), label
+
+    batches = list(ds.map(shrink, num_parallel_calls=AUTOTUNE).batch(512).as_numpy_iterator())
+    if not batches:
+        raise DataError(f"No {split} images in data_dir={data_dir} (tfds_name={tfds_name}).")
+    return np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches])
+
+
 def decode_only_dataset(data_dir: str, batch_size: int, split: str = "train"):
     """The baseline an input pipeline is measured against: read, parse and decode every
     JPEG whole, batch; no augmentation."""

@@ -18,7 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from alexnet_tf.files import atomic_write_json, atomic_write_text, replacing
+from alexnet_tf.files import atomic_copy, atomic_write_json, atomic_write_text, replacing
 from alexnet_tf.model import filters
 from alexnet_tf.rundir import RunDir
 
@@ -34,18 +34,46 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite."""
 
 
+def scheduled_rate(step: int, base: float, schedule: str, warmup_steps: int, total_steps: int,
+                   min_lr: float) -> float | None:  # fmt: skip
+    """The learning rate a step-driven rule gives at optimizer step `step` (0-based), or
+    None where the rule leaves the rate as it is (plateau and step after the warm-up).
+
+    warm-up: base * (step + 1) / warmup_steps for the first warmup_steps steps;
+    cosine: then from base down to min_lr along half a cosine, reached at total_steps.
+    """
+    if step < warmup_steps:
+        return base * (step + 1) / warmup_steps
+    if schedule != "cosine":
+        return None
+    progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+    return min_lr + (base - min_lr) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
 class LearningRateControl(keras.callbacks.Callback):
-    """Section 5: "divide the learning rate by 10 when the validation error rate stopped
-    improving" (schedule "plateau", after `patience` epochs without improvement), or by
-    10 at fixed epochs (schedule "step"). Its state lives in variables, so it is saved
-    with the backup and a resumed run continues the same schedule."""
+    """The learning-rate rule. Section 5: "divide the learning rate by 10 when the
+    validation error rate stopped improving" (schedule "plateau", after `patience` epochs
+    without improvement), or by 10 at fixed epochs ("step"), or a cosine from the base
+    rate down to `min_lr` at the last step ("cosine", for short runs). Any of them may
+    start with a linear warm-up over `warmup_steps` steps. The step-driven parts are a
+    function of the optimizer's step and the plateau's state lives in variables, so a
+    resumed run (restored from a backup) continues the same schedule."""
 
     def __init__(
-        self, base_lr, schedule="plateau", boundaries=(), patience=3, min_lr=1e-5, monitor=MONITOR
+        self,
+        base_lr,
+        schedule="plateau",
+        boundaries=(),
+        patience=3,
+        min_lr=1e-5,
+        monitor=MONITOR,
+        warmup_steps=0,
+        total_steps=0,
     ):
         super().__init__()
         self.base_lr, self.schedule, self.boundaries = base_lr, schedule, tuple(boundaries)
         self.patience, self.min_lr, self.monitor = patience, min_lr, monitor
+        self.warmup_steps, self.total_steps = warmup_steps, total_steps
         self.best = tf.Variable(math.inf, trainable=False, dtype=tf.float32, name="lr_best")
         self.wait = tf.Variable(0, trainable=False, dtype=tf.int64, name="lr_wait")
 
@@ -61,11 +89,23 @@ class LearningRateControl(keras.callbacks.Callback):
             drops = sum(1 for b in self.boundaries if epoch >= b)
             self._set(self.base_lr * 0.1**drops)
 
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.schedule != "cosine" and self.warmup_steps == 0:
+            return
+        step = optimizer_step(self.model)
+        rate = scheduled_rate(
+            step, self.base_lr, self.schedule, self.warmup_steps, self.total_steps, self.min_lr
+        )
+        if rate is not None:
+            self._set(rate)
+
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
         logs["learning_rate"] = self.lr
         if self.schedule != "plateau" or self.monitor not in logs:
             return
+        if optimizer_step(self.model) < self.warmup_steps:
+            return  # still warming up: the rate is not the plateau's to change
         value = float(logs[self.monitor])
         if value < float(self.best) - 1e-4:
             self.best.assign(value)
@@ -132,7 +172,8 @@ def save_model_atomically(model, path: str) -> None:
 
 class ModelFiles(keras.callbacks.Callback):
     """latest.keras after every epoch and best.keras when `monitor` improves (its best
-    value kept in best.json, so it survives a restart)."""
+    value kept in best.json, so it survives a restart). best.keras is then the same
+    model as latest.keras: a hard link to it, not a second 450 MB write."""
 
     def __init__(self, model_dir: str, monitor: str = MONITOR, write: bool = True):
         super().__init__()
@@ -150,7 +191,7 @@ class ModelFiles(keras.callbacks.Callback):
         value = (logs or {}).get(self.monitor)
         if value is not None and float(value) < self.best:
             self.best = float(value)
-            save_model_atomically(self.model, self.run.best)
+            atomic_copy(self.run.latest, self.run.best)
             atomic_write_json(self.best_path, {self.monitor: self.best, "epoch": epoch})
 
 

@@ -18,7 +18,7 @@ from alexnet_tf.precision import PRECISIONS
 from alexnet_tf.rundir import RunDir
 
 STRATEGIES = ("default", "mirrored", "multi_worker_mirrored", "towers")
-LR_SCHEDULES = ("plateau", "step")
+LR_SCHEDULES = ("plateau", "step", "cosine")
 # Fields that define the network: a model_dir holding a run with other values is refused.
 MODEL_FIELDS = ("num_classes", *STRUCTURAL)
 
@@ -38,6 +38,7 @@ class TrainConfig:
     weight_decay: float = 5e-4  # section 5, through the momentum (training.optimizer)
     lr_schedule: str = "plateau"
     lr_boundaries: tuple = ()  # epochs at which "step" divides the rate by 10
+    warmup_epochs: float = 0.0  # a linear warm-up to --learning_rate first
     plateau_patience: int = 3
     min_learning_rate: float = 1e-5
     steps_per_epoch: int = 0  # 0: the train examples in metadata.json / batch_size
@@ -128,6 +129,10 @@ def validate(cfg: TrainConfig) -> None:
         0 < cfg.min_learning_rate <= cfg.learning_rate,
         f"--min_learning_rate must be in (0, --learning_rate={cfg.learning_rate}]. "
         f"Received: {cfg.min_learning_rate}",
+    )
+    _need(
+        0 <= cfg.warmup_epochs < cfg.epochs,
+        f"--warmup_epochs must be in [0, --epochs={cfg.epochs}). Received: {cfg.warmup_epochs}",
     )
     _need(cfg.shuffle_buffer >= 1, f"--shuffle_buffer must be >= 1. Received: {cfg.shuffle_buffer}")
     _need(0 <= cfg.seed < 2**32, f"--seed must be in [0, 2**32). Received: {cfg.seed}")

@@ -351,6 +351,8 @@ def _run(config: TrainConfig, choice: precision.Choice, test_width_divisor: int)
         config.lr_boundaries,
         config.plateau_patience,
         config.min_learning_rate,
+        warmup_steps=round(config.warmup_epochs * steps_per_epoch),
+        total_steps=config.epochs * steps_per_epoch,
     )
     with strategy.scope():
         model = build_model(

@@ -93,12 +93,12 @@ def test_report_holds_the_runs_numbers(study):
     delta = float(_row(table, "tanh")[6])
     paper, tanh = (results["variants"][v][0]["centre_top1"] for v in ("paper", "tanh"))
     assert delta == pytest.approx(100 * (tanh - paper), abs=0.06)  # points
-    for png in ("figure1.png", "validation_error.png"):
+    for png in ("relu_vs_tanh.png", "validation_error.png"):
         with Image.open(os.path.join(out, png)) as image:
             assert image.format == "PNG" and image.size[0] >= 400
 
 
-def test_figure1_draws_relu_solid_and_tanh_dashed(study):
+def test_relu_vs_tanh_drawn_solid_and_dashed(study):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -116,7 +116,7 @@ def test_figure1_draws_relu_solid_and_tanh_dashed(study):
 
     plt.Figure.savefig = keep
     try:
-        ablations.plot_figure1(by_variant, os.path.join(out, "again.png"), 0.5)
+        ablations.plot_relu_vs_tanh(by_variant, os.path.join(out, "again.png"), 0.5)
     finally:
         plt.Figure.savefig = original
     lines = {line.get_label(): line for line in drawn[0].axes[0].get_lines() if line.get_label()}

@@ -1,14 +1,28 @@
-"""Train and compare the paper's ablations with one command.
+"""Test the paper's claims by its own protocols: its ablations, and its Figure 1.
+
+The ablations (the default study): every variant trained with the same flags, budget and
+seeds, evaluated on the centre crop and the ten views:
 
     python tools/run_ablations.py --flagfile=configs/demo.flags --data_dir=data/demo \\
         --out=runs/ablations [--seeds=3] [--variants=paper,tanh,...] [train flags ...]
 
-Any other --flag is passed to every training run (e.g. --epochs=6 for a shorter budget).
-Writes OUT/ablations.md (the table), OUT/results.json (every number, every run's per-epoch
-history), OUT/figure1.png (training error of ReLU, solid, vs tanh, dashed) and
-OUT/validation_error.png; each run lives in OUT/runs/VARIANT-seedN. Rerunning the same
-command reuses the finished runs and resumes an interrupted one. Variants:
-paper, tanh, no_lrn, plain_pool, one_tower_half, one_tower, no_dropout, no_pca.
+Any other --flag is passed to every training run (e.g. --epochs=4 for a shorter budget).
+Writes OUT/ablations.md (the table, with each difference to the paper's network, its
+standard error and whether it is beyond noise), OUT/results.json (every number, every
+run's per-epoch history), OUT/relu_vs_tanh.png and OUT/validation_error.png; each run
+lives in OUT/runs/VARIANT-seedN. Rerunning the same command reuses the finished runs and
+resumes an interrupted one. Variants: paper, tanh, no_lrn, plain_pool, one_tower_half,
+one_tower, no_dropout, no_pca.
+
+Figure 1 (section 3.1): a four-layer convnet on 32x32 images, ReLU against tanh, each at
+the learning rate of a sweep that trains it fastest, no regularisation:
+
+    python tools/run_ablations.py --study=figure1 --data_dir=data/demo --out=runs/figure1 \\
+        [--seeds=2] [--tfds_name=cifar10] [--target_train_error=0.25] [--epochs=30]
+
+Reads only the training split. Writes OUT/figure1.json (target, speed-up mean and std,
+each activation's chosen rate and epochs per seed, every rate's runs), OUT/figure1.md and
+OUT/figure1.png.
 """
 
 from __future__ import annotations
@@ -21,8 +35,10 @@ import sys
 from alexnet_tf import cli
 from alexnet_tf.studies import ablations
 
+STUDIES = ("ablations", "figure1")
 
-def parse(argv):
+
+def _parser(study: str) -> argparse.ArgumentParser:
     # argparse, not absl: absl reads --flagfile itself (it expands the file into flags it
     # must know), while this tool forwards --flagfile and every other --flag unchanged to
     # each run of `python -m alexnet_tf.train`.
@@ -30,11 +46,36 @@ def parse(argv):
         prog="run_ablations",
         allow_abbrev=False,  # --seed, --data... are train flags, not abbreviations of ours
         description=__doc__.split("\n\n")[0],
-        epilog="Other --flags are passed to python -m alexnet_tf.train.",
+        epilog="Other --flags are passed to python -m alexnet_tf.train (ablations only).",
     )
+    parser.add_argument("--study", choices=STUDIES, default="ablations")
+    parser.add_argument("--out", required=True, help="Directory for the runs and the report.")
+    if study == "figure1":
+        from alexnet_tf.studies.figure1 import Study
+
+        parser.add_argument("--data_dir", help="TFRecords (their train split).")
+        parser.add_argument("--tfds_name", help="A TFDS image data set instead, e.g. cifar10.")
+        parser.add_argument("--seeds", type=int, default=Study.seeds, help="Runs per rate.")
+        parser.add_argument(
+            "--rates",
+            default=",".join(f"{r:g}" for r in Study.rates),
+            help="The learning rates swept for each activation (comma-separated).",
+        )
+        parser.add_argument("--epochs", type=int, default=Study.epochs, help="Budget per run.")
+        parser.add_argument(
+            "--target_train_error",
+            type=float,
+            default=Study.target_train_error,
+            help="The training error whose first epoch is counted (the paper: 0.25).",
+        )
+        parser.add_argument("--batch_size", type=int, default=Study.batch_size)
+        parser.add_argument("--image_size", type=int, default=Study.image_size)
+        parser.add_argument(
+            "--max_images", type=int, default=Study.max_images, help="0: all train images."
+        )
+        return parser
     parser.add_argument("--flagfile", required=True, help="The train flags every run starts from.")
     parser.add_argument("--data_dir", required=True, help="TFRecords to train and evaluate on.")
-    parser.add_argument("--out", required=True, help="Directory for the runs and the report.")
     parser.add_argument("--seeds", type=int, default=3, help="Runs per variant (seeds 0..N-1).")
     parser.add_argument(
         "--variants", default=",".join(ablations.VARIANTS), help="Comma-separated variants."
@@ -43,18 +84,58 @@ def parse(argv):
         "--target_train_error",
         type=float,
         default=0.5,
-        help="Training top-1 error whose first epoch the table reports (Figure 1 used 0.25).",
+        help="Training top-1 error whose first epoch the table reports.",
     )
     parser.add_argument("--eval_batch_size", type=int, default=32, help="Evaluation batch.")
+    return parser
+
+
+def parse(argv):
+    study = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    study.add_argument("--study", default="ablations")
+    chosen = study.parse_known_args(argv)[0].study
+    if chosen not in STUDIES:
+        cli.usage_error(f"--study must be one of {', '.join(STUDIES)}. Received: {chosen}")
+    parser = _parser(chosen)
     args, extra = parser.parse_known_args(argv)
+    if chosen == "figure1" and extra:
+        parser.error(f"unexpected arguments for --study=figure1: {' '.join(extra)}")
     stray = [a for a in extra if not a.startswith("--")]
     if stray:
         parser.error(f"unexpected arguments: {' '.join(stray)} (train flags are --name=value)")
     if not 0 < args.target_train_error <= 1:
         parser.error(f"--target_train_error must be in (0, 1]. Received: {args.target_train_error}")
-    if args.eval_batch_size < 1:
+    if chosen == "ablations" and args.eval_batch_size < 1:
         parser.error(f"--eval_batch_size must be >= 1. Received: {args.eval_batch_size}")
     return args, extra
+
+
+def figure1(args, command):
+    from alexnet_tf.studies import figure1
+
+    try:
+        rates = tuple(float(r) for r in args.rates.split(",") if r.strip())
+    except ValueError:
+        cli.usage_error(f"--rates must be numbers such as 0.01,0.03. Received: {args.rates}")
+    study = figure1.Study(
+        data_dir=args.data_dir,
+        out=args.out,
+        tfds_name=args.tfds_name,
+        seeds=args.seeds,
+        rates=rates,
+        epochs=args.epochs,
+        target_train_error=args.target_train_error,
+        batch_size=args.batch_size,
+        image_size=args.image_size,
+        max_images=args.max_images,
+    )
+    problem = study.problem()
+    if problem:
+        cli.usage_error(problem)
+    result = figure1.run(study, command, say=lambda line: print(line, flush=True))
+    if "speedup_mean" in result:
+        print(f"speed-up (tanh epochs / ReLU epochs): {result['speedup_mean']:.2f}")
+    print(f"Report: {os.path.join(args.out, figure1.TABLE_FILE)}")
 
 
 def main(argv=None):
@@ -63,6 +144,8 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args, extra = parse(argv)
     command = "python tools/run_ablations.py " + " ".join(shlex.quote(a) for a in argv)
+    if args.study == "figure1":
+        return figure1(args, command)
     try:
         variants = ablations.parse_variants(args.variants)
         runs = ablations.plan(args.flagfile, args.data_dir, args.out, args.seeds, variants, extra)

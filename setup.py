@@ -25,6 +25,17 @@ setup(
         "tensorflow-serving-api>=2.21,<2.22",  # the export's warm-up records (PredictionLog)
     ],
     extras_require={
-        "test": ["pytest>=8", "ruff>=0.6", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6"],
+        # import_weights --onnx: reading the ONNX model zoo's bvlc_alexnet
+        "onnx": ["onnx>=1.16"],
+        # onnxruntime: the tests compare imported models with it, nothing else needs it
+        "test": [
+            "pytest>=8",
+            "ruff>=0.6",
+            "nbclient>=0.10",
+            "nbformat>=5.10",
+            "ipykernel>=6",
+            "onnx>=1.16",
+            "onnxruntime>=1.17",
+        ],
     },
 )

@@ -57,6 +57,42 @@ class ModelOptions:
     dropout: float = option(
         0.5, "Dropout rate on fc6 and fc7 (section 4.2).", valid=("in [0, 1)", lambda v: 0 <= v < 1)
     )
+    image_size: int = option(
+        224,
+        "Input height and width: 224 (the paper) or 227 (Caffe's bvlc_alexnet).",
+        choices=(224, 227),
+        structural=True,
+    )
+    conv1_pad: int = option(
+        2,
+        "Zero padding of conv1's input on each side: 2 makes the paper's 224 give 55x55 "
+        "(Figure 2); bvlc_alexnet pads nothing.",
+        valid=("in [0, 5]", lambda v: v == int(v) and 0 <= v <= 5),
+        structural=True,
+    )
+    ceil_pool: bool = option(
+        False,
+        "Round pooling output sizes up, as Caffe does (224 without padding then still "
+        "gives 27x27 after pool1).",
+        structural=True,
+    )
+    lrn_bias: float = option(
+        2.0, "LRN's k (section 3.3: 2; Caffe: 1).", valid=("> 0", lambda v: v > 0),
+        structural=True,
+    )  # fmt: skip
+    lrn_alpha: float = option(
+        1e-4,
+        "LRN's alpha, multiplying the windowed sum itself as in the paper (Caffe's alpha is "
+        "divided by the window size 5: its 1e-4 is 2e-5 here).",
+        valid=(">= 0", lambda v: v >= 0),
+        structural=True,
+    )
+    lrn_across_towers: bool = option(
+        False,
+        "LRN windows cross from one tower's channels into the other's (bvlc_alexnet: its "
+        "conv1 is one group); the paper normalizes within each tower.",
+        structural=True,
+    )
     init: str = option(
         "paper",
         "paper: N(0, 0.01), biases 1 in conv2/4/5 and fc6/7 (section 5) | caffe: those "
@@ -77,9 +113,10 @@ class ModelOptions:
                     return f"{name} must be True or False. Received: {name}={shown}"
                 continue
             if spec.choices:
-                if value not in spec.choices:
+                if value not in spec.choices or type(value) is not type(f.default):
                     return (
-                        f"{name} must be one of {', '.join(spec.choices)}. Received: {name}={shown}"
+                        f"{name} must be one of {', '.join(map(str, spec.choices))}. "
+                        f"Received: {name}={shown}"
                     )
                 continue
             if not isinstance(value, (int, float)) or isinstance(value, bool):

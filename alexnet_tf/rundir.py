@@ -87,6 +87,12 @@ class RunDir:
         return self._path("data_check.json")
 
     @property
+    def import_record(self) -> str:
+        """Written by python -m alexnet_tf.import_weights: the source file, its checksum,
+        the options derived from it."""
+        return self._path("import_record.json")
+
+    @property
     def study_record(self) -> str:
         """A run made by a study (tools/run_ablations.py): its settings, time, results."""
         return self._path("ablation_run.json")

@@ -95,6 +95,16 @@ flags.DEFINE_boolean(
     "then train without the ones that cannot be used, listing and counting them.",
 )
 flags.DEFINE_boolean("prepare_demo_data", False, "Make the demo data in --data_dir if absent.")
+flags.DEFINE_string(
+    "init_from",
+    "",
+    "Start from this model (a model dir's best.keras, e.g. from import_weights, or a .keras "
+    "file): every layer but fc8, which is made anew for the data's classes. The network's "
+    "options and the input mean come from it. Only when a run starts; a rerun resumes.",
+)
+flags.DEFINE_list(
+    "freeze", [], "With --init_from: layers to keep fixed, e.g. conv1..conv5 or conv1,conv2."
+)
 flags.DEFINE_integer("backup_every_steps", _D.backup_every_steps, "Steps between backups.")
 flags.DEFINE_integer("seed", _D.seed, "Random seed (weights, augmentation).")
 flags.DEFINE_integer("verbose", _D.verbose, "Keras fit verbosity: 0, 1 (bar), 2 (a line).")
@@ -118,7 +128,9 @@ def config_from_flags() -> cfg_lib.TrainConfig:
         ) from None
     for name in ("data_dir", "model_dir"):
         values[name] = values[name] or ""
-    return cfg_lib.TrainConfig(**values)
+    values["freeze"] = cfg_lib.parse_freeze(values["freeze"] or ())
+    explicit = {name for name in options.NAMES if FLAGS[name].present}
+    return cfg_lib.with_source_options(cfg_lib.TrainConfig(**values), explicit)
 
 
 # The package's own tests shrink the network through this (see AlexNet's

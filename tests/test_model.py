@@ -10,7 +10,7 @@ import tensorflow as tf
 from alexnet_tf.constants import IMAGENET_STD_RGB
 from alexnet_tf.model import build_alexnet
 from alexnet_tf.model.layers import LocalResponseNorm
-from alexnet_tf.training.optimizer import PaperSGD
+from alexnet_tf.model.optimizer import PaperSGD
 
 pytestmark = pytest.mark.quick  # the inner-loop tier: python -m pytest -m quick
 TWO_DEVICES = ("/CPU:0", "/CPU:1")

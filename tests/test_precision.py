@@ -188,7 +188,7 @@ def test_bfloat16_training_of_the_full_size_model_lowers_the_loss():
 
     from alexnet_tf.constants import IMAGENET_STD_RGB
     from alexnet_tf.model import build_alexnet
-    from alexnet_tf.training.optimizer import PaperSGD
+    from alexnet_tf.model.optimizer import PaperSGD
 
     keras.utils.set_random_seed(1)
     with precision.policy_scope("mixed_bfloat16"):

@@ -17,7 +17,7 @@ import tensorflow as tf
 from trainer import ENV, FULL_SIZE_ENV, WIDTH_DIVISOR, run, train_cmd
 
 from alexnet_tf.model import build_alexnet
-from alexnet_tf.training.optimizer import PaperSGD
+from alexnet_tf.model.optimizer import PaperSGD
 
 
 @pytest.fixture(scope="module")

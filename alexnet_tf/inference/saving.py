@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
 
 from alexnet_tf import precision
 from alexnet_tf.data import pipeline
+from alexnet_tf.keras_file import saved_config
 from alexnet_tf.model import AlexNet
 from alexnet_tf.rundir import RunDir
 from alexnet_tf.training.config import read_run_config
-
-REGISTERED_NAME = "alexnet_tf>AlexNet"  # what our .keras files carry
 
 
 def resolve_checkpoint(model_dir: str, checkpoint: str = "best") -> str:
@@ -27,24 +25,6 @@ def resolve_checkpoint(model_dir: str, checkpoint: str = "best") -> str:
             f"(in {model_dir}: {found or 'no .keras files'})."
         )
     return path
-
-
-def saved_config(path: str) -> dict:
-    """The constructor arguments stored in an AlexNet .keras file; ValueError for a file
-    that is not one (another class, a Lambda layer's bytecode, not a zip at all)."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            saved = json.loads(archive.read("config.json"))
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as e:
-        raise ValueError(f"{path} is not a Keras model file ({e}).") from None
-    if saved.get("registered_name") != REGISTERED_NAME or not isinstance(saved.get("config"), dict):
-        # Only our own architecture is rebuilt, from its arguments: no layer, function or
-        # bytecode from the file is ever deserialized (stricter than Keras' safe_mode).
-        raise ValueError(
-            f"{path} holds a {saved.get('class_name')!r} model, not an alexnet_tf AlexNet; "
-            "refusing to load it."
-        )
-    return saved["config"]
 
 
 def load_for_inference(path: str, policy: str = "float32") -> AlexNet:

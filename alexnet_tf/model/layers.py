@@ -87,7 +87,39 @@ class TowerDense(Joins, keras.layers.Dense):
 
 @_register
 class TowerMaxPooling2D(Pinned, keras.layers.MaxPooling2D):
-    pass
+    """MaxPooling2D on one tower's device. ceil_mode: output sizes rounded up, as Caffe
+    does (the input is padded at the bottom and right with the lowest value, which no
+    maximum picks), so 54 -> 27 with 3x3 stride-2 pooling where plain pooling gives 26."""
+
+    def __init__(self, *args, ceil_mode=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ceil_mode = ceil_mode
+
+    def _ceil_padding(self, height, width):
+        def extra(n, k, s):
+            out = -(-(n - k) // s) + 1
+            return (out - 1) * s + k - n
+
+        (kh, kw), (sh, sw) = self.pool_size, self.strides
+        return extra(height, kh, sh), extra(width, kw, sw)
+
+    def call(self, inputs):
+        if self.ceil_mode:
+            ph, pw = self._ceil_padding(inputs.shape[1], inputs.shape[2])
+            if ph or pw:
+                inputs = tf.pad(
+                    inputs, [[0, 0], [0, ph], [0, pw], [0, 0]], constant_values=inputs.dtype.min
+                )
+        return super().call(inputs)
+
+    def compute_output_shape(self, input_shape):
+        if self.ceil_mode:
+            ph, pw = self._ceil_padding(input_shape[1], input_shape[2])
+            input_shape = (input_shape[0], input_shape[1] + ph, input_shape[2] + pw, input_shape[3])
+        return super().compute_output_shape(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "ceil_mode": self.ceil_mode}
 
 
 @_register
@@ -168,12 +200,27 @@ class LocalResponseNorm(Pinned, keras.layers.Layer):
     Computed by `banded_lrn` (implementation="banded", the default) or TF's op
     ("op", the reference; it has no bfloat16 CPU kernel, so it runs on a float32 copy).
     Either way the arithmetic is float32 and the output has the input's dtype.
+
+    tower=None: the input is one tower's channels, normalized among themselves (the
+    paper). tower=i: the input is the list of every tower's channels and this layer
+    gives tower i's, whose windows reach into the neighbouring tower's channels (Caffe's
+    bvlc_alexnet, whose conv1 is one group).
     """
 
     def __init__(
-        self, depth_radius=2, bias=2.0, alpha=1e-4, beta=0.75, implementation="banded", **kwargs
+        self,
+        depth_radius=2,
+        bias=2.0,
+        alpha=1e-4,
+        beta=0.75,
+        implementation="banded",
+        tower=None,
+        **kwargs,
     ):
         super().__init__(**kwargs)
+        self.tower = tower
+        if tower is not None:
+            self.input_spec = None  # a list of towers
         if implementation not in ("banded", "op"):
             raise ValueError(
                 "implementation must be one of banded, op. "
@@ -185,22 +232,29 @@ class LocalResponseNorm(Pinned, keras.layers.Layer):
         self.beta = beta
         self.implementation = implementation
 
+    def _own(self, inputs):
+        """(all the channels read, the first of this layer's, how many)."""
+        if self.tower is None:
+            return inputs, 0, inputs.shape[-1]
+        first = sum(t.shape[-1] for t in inputs[: self.tower])
+        return tf.concat(list(inputs), axis=-1), first, inputs[self.tower].shape[-1]
+
     def call(self, inputs):
+        x, first, count = self._own(inputs)
         if self.implementation == "op":
             out = tf.nn.local_response_normalization(
-                tf.cast(inputs, tf.float32),
+                tf.cast(x, tf.float32),
                 depth_radius=self.depth_radius,
                 bias=self.bias,
                 alpha=self.alpha,
                 beta=self.beta,
             )
-            return tf.cast(out, inputs.dtype)
-        channels = inputs.shape[-1]
-        band = lrn_band(channels, 0, channels, self.depth_radius)
-        return banded_lrn(inputs, band, 0, self.bias, self.alpha, self.beta)
+            return tf.cast(out[..., first : first + count], x.dtype)
+        band = lrn_band(x.shape[-1], first, count, self.depth_radius)
+        return banded_lrn(x, band, first, self.bias, self.alpha, self.beta)
 
     def compute_output_shape(self, input_shape):
-        return input_shape
+        return input_shape if self.tower is None else input_shape[self.tower]
 
     def get_config(self):
         return {
@@ -210,6 +264,7 @@ class LocalResponseNorm(Pinned, keras.layers.Layer):
             "alpha": self.alpha,
             "beta": self.beta,
             "implementation": self.implementation,
+            "tower": self.tower,
         }
 
 

@@ -31,7 +31,8 @@ from alexnet_tf.model.placement import resolve_tower_devices
 from alexnet_tf.options import ModelOptions, split_options
 
 # Section 3.5 / Figure 2, per tower: (filters, kernel size, stride). conv1's 224 input is
-# zero-padded by 2 so that stride 4 gives 55x55, as the paper's figure shows (docs/paper.md).
+# zero-padded by 2 (the conv1_pad option) so that stride 4 gives 55x55, as the paper's
+# figure shows (docs/paper.md).
 CONV_SPECS = {
     "conv1": (48, 11, 4),
     "conv2": (128, 5, 1),
@@ -39,7 +40,6 @@ CONV_SPECS = {
     "conv4": (192, 3, 1),
     "conv5": (128, 3, 1),
 }
-CONV1_PAD = 2
 FC_UNITS = 2048  # per tower; 4096 in all (section 3.5)
 
 # Layers whose bias starts at 1 in the paper (section 5); the others start at 0.
@@ -64,7 +64,7 @@ def _initializers(init: str, layer: str):
 
 
 def _network(images, *, devices, num_classes, options: ModelOptions, width_divisor=1):
-    """Build the layer graph on `images` (the preprocessed (B, 224, 224, 3) tensor)."""
+    """Build the layer graph on `images` (the preprocessed (B, S, S, 3) tensor)."""
     o = options
     activation, init = o.activation, o.init
     pool_size = 3 if o.overlapping_pool else 2  # section 3.4: s=2, z=3 vs z=s=2
@@ -96,13 +96,26 @@ def _network(images, *, devices, num_classes, options: ModelOptions, width_divis
             dtype="float32" if layer == "fc8" else None,
         )(inputs)
 
-    def norm_pool(index, tower, device, x):
+    def pool(name, tower, device, x):
+        return TowerMaxPooling2D(
+            pool_size, strides=2, ceil_mode=o.ceil_pool, device=device, name=name + tower
+        )(x)
+
+    def norm_pool(index, xs):
+        """LRN (section 3.3) and pooling of each tower, after conv1 and conv2."""
         if o.lrn:
-            x = LocalResponseNorm(device=device, name=f"lrn{index}{tower}")(x)
-        return TowerMaxPooling2D(pool_size, strides=2, device=device, name=f"pool{index}{tower}")(x)
+            lrn = dict(bias=o.lrn_bias, alpha=o.lrn_alpha)
+            across = o.lrn_across_towers and len(towers) > 1
+            xs = [
+                LocalResponseNorm(
+                    **lrn, tower=i if across else None, device=d, name=f"lrn{index}{t}"
+                )(xs if across else x)
+                for i, ((t, d), x) in enumerate(zip(towers, xs, strict=True))
+            ]
+        return [pool(f"pool{index}", t, d, x) for (t, d), x in zip(towers, xs, strict=True)]
 
     dev_a = devices[0] if devices else None
-    padded = TowerZeroPadding(CONV1_PAD, device=dev_a, name="conv1_pad")(images)
+    padded = TowerZeroPadding(o.conv1_pad, device=dev_a, name="conv1_pad")(images)
 
     if o.architecture == "two_tower":
         towers = (("a", dev_a), ("b", devices[1] if devices else None))
@@ -128,16 +141,14 @@ def _network(images, *, devices, num_classes, options: ModelOptions, width_divis
         ]
 
     x = conv_layer("conv1", [padded] * len(towers))  # (B, 55, 55, 48) per tower
-    x = [norm_pool(1, t, d, v) for (t, d), v in zip(towers, x, strict=True)]  # (B, 27, 27, 48)
+    x = norm_pool(1, x)  # (B, 27, 27, 48)
     x = conv_layer("conv2", x)  # (B, 27, 27, 128): own tower only
-    x = [norm_pool(2, t, d, v) for (t, d), v in zip(towers, x, strict=True)]  # (B, 13, 13, 128)
+    x = norm_pool(2, x)  # (B, 13, 13, 128)
     x = conv_layer("conv3", x, cross=True)  # (B, 13, 13, 192): reads both towers
     x = conv_layer("conv4", x)  # (B, 13, 13, 192)
     x = conv_layer("conv5", x)  # (B, 13, 13, 128)
     x = [
-        TowerFlatten(device=d, name="flatten5" + t)(
-            TowerMaxPooling2D(pool_size, strides=2, device=d, name="pool5" + t)(v)
-        )
+        TowerFlatten(device=d, name="flatten5" + t)(pool("pool5", t, d, v))
         for (t, d), v in zip(towers, x, strict=True)
     ]  # (B, 6 * 6 * 128) per tower
     for layer in ("fc6", "fc7"):  # each half reads both towers; (B, 2048) per tower
@@ -164,7 +175,7 @@ class AlexNet(ColocatedTrainStep):
       seed: seeds PCA lighting's draws.
       **options: the fields of `alexnet_tf.options.ModelOptions` (architecture, activation,
         lrn, overlapping_pool, dropout, init, ...), each its paper value by default.
-        The paper's weight decay is the optimizer's (`training.optimizer.PaperSGD`).
+        The paper's weight decay is the optimizer's (`model.optimizer.PaperSGD`).
       test_width_divisor: for the package's own tests of mechanics (resume, callbacks,
         CLIs) only: every layer keeps its name, towers and wiring but has this many
         times fewer kernels and units. Saved in `get_config()` only when not 1.
@@ -198,7 +209,8 @@ class AlexNet(ColocatedTrainStep):
         devices = resolve_tower_devices(tower_devices)
         dev_a = devices[0] if devices else None
 
-        inputs = keras.Input((constants.CROP, constants.CROP, 3), name="image")
+        size = options.image_size
+        inputs = keras.Input((size, size, 3), name="image")
         images = ImagePreprocess(
             mean_rgb,
             pca_std,

@@ -165,7 +165,7 @@ def count_and_evaluate(run_dir: str, batch_size: int) -> dict:
     data_dir = saving.run_data_dir(run_dir)
     result = {"params": int(model.count_params())}
     for crops, key in ((1, "centre"), (10, "ten_crop")):
-        ds = data.eval_dataset(data_dir, batch_size, crops=crops)
+        ds = data.eval_dataset(data_dir, batch_size, crops=crops, image_size=model.input.shape[1])
         result[key] = evaluate(model, ds, crops=crops)
     del model
     keras.backend.clear_session()

@@ -13,6 +13,7 @@ import json
 import os
 
 from alexnet_tf import constants
+from alexnet_tf.keras_file import saved_config
 from alexnet_tf.options import STRUCTURAL, ModelOptions
 from alexnet_tf.precision import PRECISIONS
 from alexnet_tf.rundir import RunDir
@@ -21,6 +22,8 @@ STRATEGIES = ("default", "mirrored", "multi_worker_mirrored", "towers")
 LR_SCHEDULES = ("plateau", "step", "cosine")
 # Fields that define the network: a model_dir holding a run with other values is refused.
 MODEL_FIELDS = ("num_classes", *STRUCTURAL)
+# Layers --freeze can hold fixed (both towers'); fc8 is always trained.
+FREEZABLE = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7")
 
 
 class ConfigError(ValueError):
@@ -61,6 +64,8 @@ class TrainConfig:
     cache_dataset: bool = False
     skip_bad_records: bool = False
     prepare_demo_data: bool = False
+    init_from: str = ""  # a model dir (its best.keras) or a .keras file to start from
+    freeze: tuple = ()  # layers kept as --init_from gives them, e.g. ("conv1", "conv2")
     backup_every_steps: int = 100
     seed: int = 0
     verbose: int = 1
@@ -264,3 +269,57 @@ def read_run_config(model_dir: str) -> dict | None:
         return None
     with open(path, encoding="utf-8") as f:
         return json.load(f)
+
+
+def source_model_file(init_from: str) -> str:
+    """The .keras file --init_from names: a model dir's best.keras, or the file itself."""
+    return RunDir(init_from).best if os.path.isdir(init_from) else init_from
+
+
+def parse_freeze(items) -> tuple:
+    """["conv1..conv5", "fc6"] -> ("conv1", ..., "conv5", "fc6"), in network order."""
+    chosen = set()
+    for item in items:
+        first, _, last = item.strip().partition("..")
+        last = last or first
+        if first not in FREEZABLE or last not in FREEZABLE:
+            raise ConfigError(
+                f"--freeze takes layers of {', '.join(FREEZABLE)} or ranges such as "
+                f"conv1..conv5. Received: {item}"
+            )
+        lo, hi = sorted((FREEZABLE.index(first), FREEZABLE.index(last)))
+        chosen.update(FREEZABLE[lo : hi + 1])
+    return tuple(name for name in FREEZABLE if name in chosen)
+
+
+def with_source_options(cfg: TrainConfig, explicit=()) -> TrainConfig:
+    """--init_from: the network's structural options and input scaling come from the
+    source model, whose features expect them. A flag in `explicit` (given on the command
+    line or in the flagfile) that contradicts the source is an error."""
+    if not cfg.init_from:
+        _need(not cfg.freeze, "--freeze needs --init_from (a model to keep layers of).")
+        return cfg
+    path = source_model_file(cfg.init_from)
+    _need(
+        os.path.isfile(path),
+        f"--init_from={cfg.init_from} holds no model: expected a model dir with best.keras "
+        "(from train or import_weights) or a .keras file.",
+    )
+    try:
+        saved = saved_config(path)
+    except ValueError as e:
+        raise ConfigError(f"--init_from={cfg.init_from}: {e}") from None
+    defaults = ModelOptions()
+    source = {name: saved.get(name, getattr(defaults, name)) for name in STRUCTURAL}
+    for name, value in source.items():
+        ours = getattr(cfg.model, name)
+        _need(
+            name not in explicit or ours == value,
+            f"--{name}={ours}, but the model of --init_from={cfg.init_from} has {value}; its "
+            f"features expect its own: leave --{name} out.",
+        )
+    return dataclasses.replace(
+        cfg,
+        model=dataclasses.replace(cfg.model, **source),
+        normalize_std=saved.get("std_rgb") is not None,
+    )

@@ -22,6 +22,7 @@ from alexnet_tf import constants, data, keras_internals, precision
 from alexnet_tf.files import atomic_write_json, remove_stale_temporaries
 from alexnet_tf.model import build_alexnet
 from alexnet_tf.model.metrics import TopKError
+from alexnet_tf.model.optimizer import PaperSGD
 from alexnet_tf.rundir import RunDir
 from alexnet_tf.training.callbacks import (
     MONITOR,
@@ -34,7 +35,6 @@ from alexnet_tf.training.callbacks import (
     TrainingDiverged,
 )
 from alexnet_tf.training.config import ConfigError, TrainConfig, read_run_config
-from alexnet_tf.training.optimizer import PaperSGD
 
 __all__ = ["run", "RUN_FAILURES", "TrainingDiverged", "DataError", "DiskFull", "WorkerLost"]
 DataError = data.DataError
@@ -161,17 +161,73 @@ def build_model(
 
 
 def _build(config, meta, num_classes, towers, width_divisor):
+    source = _source(config)
     return build_alexnet(
         num_classes,
         tower_devices=towers,
         **config.model.to_dict(),
-        mean_rgb=meta["mean_rgb"],
-        std_rgb=constants.IMAGENET_STD_RGB if config.normalize_std else None,
+        # --init_from: the source's input scaling, which its features expect.
+        mean_rgb=source["mean_rgb"] if source else meta["mean_rgb"],
+        std_rgb=(
+            source["std_rgb"]
+            if source
+            else constants.IMAGENET_STD_RGB
+            if config.normalize_std
+            else None
+        ),
         pca_std=config.pca_std if config.pca_lighting else 0.0,
         eigval=meta["eigval"],
         eigvec=meta["eigvec"],
         seed=config.seed,
         test_width_divisor=width_divisor,
+    )
+
+
+def _source(config: TrainConfig) -> dict | None:
+    """The constructor arguments of the --init_from model (None without one)."""
+    if not config.init_from:
+        return None
+    from alexnet_tf.keras_file import saved_config
+    from alexnet_tf.training.config import source_model_file
+
+    return saved_config(source_model_file(config.init_from))
+
+
+def _freeze(model, names) -> None:
+    """--freeze: those layers of every tower keep their weights."""
+    for layer in model.layers:
+        if any(layer.name in (name, name + "a", name + "b") for name in names):
+            layer.trainable = False
+
+
+def start_from(model, config: TrainConfig) -> None:
+    """--init_from, when a run starts: every layer's weights from the source but fc8's,
+    which stays as initialised for this data's classes."""
+    from alexnet_tf.inference import saving
+    from alexnet_tf.training.config import source_model_file
+
+    path = source_model_file(config.init_from)
+    source = saving.load_for_inference(path)
+    copied = []
+    for layer in source.layers:
+        if not layer.weights or layer.name == "fc8":
+            continue
+        target = model.get_layer(layer.name)
+        for mine, theirs in zip(target.weights, layer.weights, strict=True):
+            if tuple(mine.shape) != tuple(theirs.shape):
+                raise ConfigError(
+                    f"--init_from={config.init_from}: {layer.name}'s {theirs.name} has shape "
+                    f"{tuple(theirs.shape)}, this run's {tuple(mine.shape)}."
+                )
+            mine.assign(theirs)
+        copied.append(layer.name)
+    logging.info(
+        "Started from %s: %d layers (%s); fc8 made anew for %d classes%s",
+        path,
+        len(copied),
+        ", ".join(copied),
+        model.num_classes,
+        f"; frozen: {', '.join(config.freeze)}" if config.freeze else "",
     )
 
 
@@ -251,6 +307,7 @@ def _datasets(config: TrainConfig, workers: int, exclude: dict | None):
     train = data.train_dataset(
         config.data_dir,
         config.batch_size,
+        image_size=config.model.image_size,
         crop=config.crop,
         flip=config.flip,
         shuffle_buffer=config.shuffle_buffer,
@@ -265,6 +322,7 @@ def _datasets(config: TrainConfig, workers: int, exclude: dict | None):
         config.data_dir,
         config.batch_size,
         crops=1,
+        image_size=config.model.image_size,
         private_threads=private,
         skip_errors=config.skip_bad_records,
         exclude=exclude,
@@ -358,6 +416,7 @@ def _run(config: TrainConfig, choice: precision.Choice, test_width_divisor: int)
         model = build_model(
             config, meta, num_classes, config.distribution_strategy, test_width_divisor
         )
+        _freeze(model, config.freeze)
         model.compile(
             optimizer=PaperSGD(
                 config.learning_rate, momentum=config.momentum, kernel_decay=config.weight_decay
@@ -378,6 +437,8 @@ def _run(config: TrainConfig, choice: precision.Choice, test_width_divisor: int)
         read_directory=chief_backup,
     )
     step = backup.restore(model)
+    if not step and config.init_from:
+        start_from(model, config)
     initial_epoch, done_in_epoch = divmod(step, steps_per_epoch)
     if step:
         logging.info(

@@ -44,6 +44,7 @@ def study(demo_records, tmp_path_factory):
 def test_end_to_end_writes_the_json_table_and_plot(study):
     out, result, stdout = study
     assert result["target_train_error"] == 0.6 and result["num_images"] == 36
+    assert result["init"] == "standard"
     assert result["num_classes"] == 6 and result["epochs_budget"] == 4
     for activation in ("relu", "tanh"):
         info = result["activations"][activation]
@@ -145,9 +146,11 @@ def test_bad_study_arguments_fail_before_any_work(tmp_path):
     assert r.returncode == 2 and "--rates must be numbers" in r.stderr
     r = _tool("--study=figure1", f"--out={tmp_path / 'd'}", "--data_dir=x", "--dropout=0")
     assert r.returncode == 2 and "unexpected arguments for --study=figure1" in r.stderr
+    r = _tool("--study=figure1", f"--out={tmp_path / 'f'}", "--data_dir=x", "--init=xavier")
+    assert r.returncode == 2 and "--init must be one of standard, glorot, normal" in r.stderr
     r = _tool("--study=pictures", f"--out={tmp_path / 'e'}")
     assert r.returncode == 2 and "--study must be one of ablations, figure1" in r.stderr
-    assert not any(os.path.exists(tmp_path / n) for n in "abcde")
+    assert not any(os.path.exists(tmp_path / n) for n in "abcdef")
 
 
 @pytest.mark.quick

@@ -73,6 +73,11 @@ def _parser(study: str) -> argparse.ArgumentParser:
         parser.add_argument(
             "--max_images", type=int, default=Study.max_images, help="0: all train images."
         )
+        parser.add_argument(
+            "--init",
+            default=Study.init,
+            help="standard (He for ReLU, Glorot for tanh) | glorot | normal (N(0, 0.01)).",
+        )
         return parser
     parser.add_argument("--flagfile", required=True, help="The train flags every run starts from.")
     parser.add_argument("--data_dir", required=True, help="TFRecords to train and evaluate on.")
@@ -128,6 +133,7 @@ def figure1(args, command):
         batch_size=args.batch_size,
         image_size=args.image_size,
         max_images=args.max_images,
+        init=args.init,
     )
     problem = study.problem()
     if problem:

@@ -35,6 +35,10 @@ import time
 from alexnet_tf.files import atomic_write_json, atomic_write_text, replacing
 
 ACTIVATIONS = ("relu", "tanh")
+# Initialisations: "standard" keeps each activation's units at unit variance (He-normal
+# for ReLU, Glorot-normal for tanh); "glorot" uses Glorot-normal for both; "normal" is
+# N(0, 0.01) for both, as the CIFAR-10 nets of the time (cuda-convnet's) were started.
+INITS = ("standard", "glorot", "normal")
 FIGURE_FILE = "figure1.png"
 RESULT_FILE = "figure1.json"
 TABLE_FILE = "figure1.md"
@@ -54,6 +58,7 @@ class Study:
     batch_size: int = 128
     image_size: int = 32
     max_images: int = 0  # 0: the whole train split
+    init: str = "standard"  # see INITS
 
     def problem(self) -> str | None:
         if self.seeds < 1:
@@ -69,18 +74,26 @@ class Study:
                 "--batch_size must be >= 1, --image_size >= 8 and --max_images >= 0. "
                 f"Received: {self.batch_size}, {self.image_size}, {self.max_images}"
             )
+        if self.init not in INITS:
+            return f"--init must be one of {', '.join(INITS)}. Received: {self.init}"
         if not self.data_dir and not self.tfds_name:
             return "give --data_dir (TFRecords) or --tfds_name (e.g. cifar10)."
         return None
 
 
-def four_layer_convnet(activation: str, num_classes: int, mean_rgb, image_size: int = 32):
+def four_layer_convnet(
+    activation: str, num_classes: int, mean_rgb, image_size: int = 32, init: str = "standard"
+):
     """Three 5x5 convolutions (32, 32, 64 kernels) each with 3x3 stride-2 max-pooling,
-    then a softmax layer (logits out). Initialised for the activation: He-normal for
-    ReLU, Glorot-normal for tanh (each keeps its units' variance; docs/results.md)."""
+    then a softmax layer (logits out); the convolutions initialised as `init` says."""
     import keras
 
-    init = "he_normal" if activation == "relu" else "glorot_normal"
+    if init == "normal":
+        init = keras.initializers.RandomNormal(stddev=0.01)
+    elif init == "glorot" or activation != "relu":
+        init = "glorot_normal"
+    else:
+        init = "he_normal"
     inputs = keras.Input((image_size, image_size, 3), dtype="uint8", name="image")
     # The mean pixel subtracted (section 2); divided by 64, about the pixels' std, so the
     # inits see inputs of about unit variance.
@@ -112,7 +125,7 @@ def train_one(images, labels, num_classes, activation, rate, seed, study: Study)
 
     keras.utils.set_random_seed(seed)
     mean = [float(m) for m in images.reshape(-1, 3).mean(0)]
-    model = four_layer_convnet(activation, num_classes, mean, study.image_size)
+    model = four_layer_convnet(activation, num_classes, mean, study.image_size, study.init)
     model.compile(
         optimizer=keras.optimizers.SGD(rate, momentum=0.9),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -138,6 +151,7 @@ def summarize(runs: dict, study: Study) -> dict:
     target = study.target_train_error
     result = {
         "target_train_error": target,
+        "init": study.init,
         "epochs_budget": study.epochs,
         "seeds": study.seeds,
         "rates": list(study.rates),

@@ -61,3 +61,22 @@ def demo_records(tmp_path_factory):
         return out
 
     return make
+
+
+@pytest.fixture
+def drawn_figures(monkeypatch):
+    """Every matplotlib figure saved while the test runs, in order."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    drawn = []
+    original = plt.Figure.savefig
+
+    def keep(fig, *args, **kwargs):
+        drawn.append(fig)
+        return original(fig, *args, **kwargs)
+
+    monkeypatch.setattr(plt.Figure, "savefig", keep)
+    return drawn

@@ -99,28 +99,14 @@ def test_report_holds_the_runs_numbers(study):
             assert image.format == "PNG" and image.size[0] >= 400
 
 
-def test_relu_vs_tanh_drawn_solid_and_dashed(study):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def test_relu_vs_tanh_drawn_solid_and_dashed(study, drawn_figures):
     _, out, _ = study
     with open(os.path.join(out, "results.json"), encoding="utf-8") as f:
         by_variant = json.load(f)["variants"]
-    drawn = []
-    original = plt.Figure.savefig
-
-    def keep(fig, *args, **kwargs):
-        drawn.append(fig)
-        return original(fig, *args, **kwargs)
-
-    plt.Figure.savefig = keep
-    try:
-        ablations.plot_relu_vs_tanh(by_variant, os.path.join(out, "again.png"), 0.5)
-    finally:
-        plt.Figure.savefig = original
-    lines = {line.get_label(): line for line in drawn[0].axes[0].get_lines() if line.get_label()}
+    ablations.plot_relu_vs_tanh(by_variant, os.path.join(out, "again.png"), 0.5)
+    lines = {
+        line.get_label(): line for line in drawn_figures[0].axes[0].get_lines() if line.get_label()
+    }
     assert lines["ReLU"].get_linestyle() == "-" and lines["tanh"].get_linestyle() == "--"
     relu = [h["top1_error"] for h in by_variant["paper"][0]["history"]]
     assert list(lines["ReLU"].get_ydata()) == relu

@@ -86,26 +86,10 @@ def test_epochs_and_ratios_are_the_histories(study):
     assert result["speedup_std"] == pytest.approx(np.std(ratios, ddof=1))
 
 
-def test_plot_draws_relu_solid_and_tanh_dashed_at_their_rates(study, tmp_path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def test_plot_draws_relu_solid_and_tanh_dashed_at_their_rates(study, tmp_path, drawn_figures):
     _, result, _ = study
-    drawn = []
-    original = plt.Figure.savefig
-
-    def keep(fig, *args, **kwargs):
-        drawn.append(fig)
-        return original(fig, *args, **kwargs)
-
-    plt.Figure.savefig = keep
-    try:
-        figure1.plot(result, str(tmp_path / "f.png"))
-    finally:
-        plt.Figure.savefig = original
-    lines = [line for line in drawn[0].axes[0].get_lines() if line.get_linestyle() in "---"]
+    figure1.plot(result, str(tmp_path / "f.png"))
+    lines = [line for line in drawn_figures[0].axes[0].get_lines() if line.get_linestyle() in "---"]
     solid = [line for line in lines if line.get_linestyle() == "-"]
     dashed = [line for line in lines if line.get_linestyle() == "--"]
     assert len(solid) == len(dashed) == 2  # a line per seed

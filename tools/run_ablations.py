@@ -28,6 +28,7 @@ OUT/figure1.png.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shlex
 import sys
@@ -122,19 +123,8 @@ def figure1(args, command):
         rates = tuple(float(r) for r in args.rates.split(",") if r.strip())
     except ValueError:
         cli.usage_error(f"--rates must be numbers such as 0.01,0.03. Received: {args.rates}")
-    study = figure1.Study(
-        data_dir=args.data_dir,
-        out=args.out,
-        tfds_name=args.tfds_name,
-        seeds=args.seeds,
-        rates=rates,
-        epochs=args.epochs,
-        target_train_error=args.target_train_error,
-        batch_size=args.batch_size,
-        image_size=args.image_size,
-        max_images=args.max_images,
-        init=args.init,
-    )
+    names = [f.name for f in dataclasses.fields(figure1.Study) if f.name != "rates"]
+    study = figure1.Study(**{name: getattr(args, name) for name in names}, rates=rates)
     problem = study.problem()
     if problem:
         cli.usage_error(problem)

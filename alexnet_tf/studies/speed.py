@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from alexnet_tf import constants
 from alexnet_tf.model import CONV_SPECS
+from alexnet_tf.options import ModelOptions
 from alexnet_tf.model.optimizer import PaperSGD
 from alexnet_tf.precision import policy_scope
 
@@ -374,7 +375,7 @@ def conv_layer_shapes():
     """Per tower, each conv layer's (input H=W, input channels, kernel, filters, stride),
     from the model's CONV_SPECS: conv1 reads the padded image, conv3 both towers."""
     (c1, k1, s1), (c2, k2, _), (c3, k3, _), (c4, k4, _), (c5, k5, _) = CONV_SPECS.values()
-    padded = constants.CROP + 4  # conv1's zero padding of 2 on each side
+    padded = constants.CROP + 2 * ModelOptions().conv1_pad  # the paper's conv1 padding
     size1 = (padded - k1) // s1 + 1  # 55
     size2 = (size1 - 3) // 2 + 1  # after pool1: 27
     size3 = (size2 - 3) // 2 + 1  # after pool2: 13

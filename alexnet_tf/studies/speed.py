@@ -20,8 +20,8 @@ import tensorflow as tf
 
 from alexnet_tf import constants
 from alexnet_tf.model import CONV_SPECS
-from alexnet_tf.options import ModelOptions
 from alexnet_tf.model.optimizer import PaperSGD
+from alexnet_tf.options import ModelOptions
 from alexnet_tf.precision import policy_scope
 
 # Forward: 724 M multiply-adds = 1.45 GFLOP per 224 image (docs/paper.md); a training

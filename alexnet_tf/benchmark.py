@@ -9,6 +9,7 @@ applies, the configuration, TF version, CPU).
     python -m alexnet_tf.benchmark serve                        # the SavedModel's latency
     python -m alexnet_tf.benchmark convert --num_images=2000    # make_tfrecords by workers
     python -m alexnet_tf.benchmark layout                       # NHWC vs NCHW convolutions
+    python -m alexnet_tf.benchmark lrn                          # banded LRN vs TF's op
 
 Without --data_dir, `input` and `end_to_end` use the built-in demo data (made on first use
 in data/demo). --profile writes a TensorBoard profiler trace of the timed steps. The
@@ -28,7 +29,7 @@ from absl import flags
 from alexnet_tf import cli, options
 
 FLAGS = flags.FLAGS
-MODES = ("train", "input", "end_to_end", "serve", "convert", "layout")
+MODES = ("train", "input", "end_to_end", "serve", "convert", "layout", "lrn")
 
 flags.DEFINE_integer("batch_size", 64, "Images per step.")
 flags.DEFINE_integer("steps", 10, "Timed steps (after warm-up).")

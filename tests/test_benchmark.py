@@ -28,6 +28,7 @@ CASES = {
     ),
     "convert": (["--num_images=8", "--num_workers=1"], ["images_per_sec_by_workers"]),
     "layout": (["--batch_size=2"], ["nchw_relative_time"]),
+    "lrn": (["--batch_size=2"], ["speedup_over_op"]),
 }
 
 

@@ -425,6 +425,43 @@ def bench_layout(bench: Bench):
     return result, summary
 
 
+def bench_lrn(bench: Bench):
+    """Forward + backward of the two LRN layers of one tower (conv1's and conv2's output
+    shapes) in the run's precision: the banded implementation against TF's LRN op."""
+    from alexnet_tf.model.layers import LocalResponseNorm
+
+    shapes = {"lrn1": (bench.batch_size, 55, 55, 48), "lrn2": (bench.batch_size, 27, 27, 128)}
+    dtype = bench.compute_dtype
+    seconds = {}
+    for implementation in ("banded", "op"):
+        layer = LocalResponseNorm(implementation=implementation, dtype=bench.mixed_precision)
+        total = 0.0
+        for shape in shapes.values():
+            x = tf.Variable(tf.cast(tf.random.uniform(shape, 0, 60), dtype))
+
+            @tf.function
+            def step(x=x, layer=layer):
+                with tf.GradientTape() as tape:
+                    loss = tf.reduce_sum(tf.cast(layer(x), tf.float32))
+                return tape.gradient(loss, x)
+
+            for _ in range(bench.warmup_steps):
+                step().numpy()
+            total += _timed(bench, lambda step=step: step().numpy(), bench.steps)
+        seconds[implementation] = total
+    result = {
+        "images_per_sec": round(bench.batch_size / seconds["banded"], 1),
+        "op_images_per_sec": round(bench.batch_size / seconds["op"], 1),
+        "speedup_over_op": round(seconds["op"] / seconds["banded"], 2),
+    }
+    summary = (
+        f"LRN forward + backward, one tower's two layers, batch {bench.batch_size}: banded "
+        f"{seconds['banded'] * 1e3:.0f} ms, TF's op {seconds['op'] * 1e3:.0f} ms "
+        f"({result['speedup_over_op']}x)"
+    )
+    return result, summary
+
+
 BENCHMARKS = {
     "train": bench_train,
     "input": bench_input,
@@ -432,4 +469,5 @@ BENCHMARKS = {
     "serve": bench_serve,
     "convert": bench_convert,
     "layout": bench_layout,
+    "lrn": bench_lrn,
 }

@@ -34,7 +34,12 @@ from alexnet_tf.training.callbacks import (
     StopOnNaN,
     TrainingDiverged,
 )
-from alexnet_tf.training.config import ConfigError, TrainConfig, read_run_config
+from alexnet_tf.training.config import (
+    ConfigError,
+    TrainConfig,
+    read_run_config,
+    with_source_options,
+)
 
 __all__ = ["run", "RUN_FAILURES", "TrainingDiverged", "DataError", "DiskFull", "WorkerLost"]
 DataError = data.DataError
@@ -341,6 +346,7 @@ def run(config: TrainConfig, *, test_width_divisor: int = 1) -> dict:
     The precision is resolved here, once ("auto": by the machine; a resumed run keeps its
     own), logged, recorded in train_config.json, and set for this run only.
     test_width_divisor: the package's own tests only (see `AlexNet`)."""
+    config = with_source_options(config)  # --init_from: the source's options (idempotent)
     try:
         choice = precision.resolve(config.mixed_precision, read_run_config(config.model_dir))
     except ValueError as e:

@@ -153,7 +153,7 @@ def banded_lrn(x, band, first: int, bias: float, alpha: float, beta: float):
     CPU's matrix units run); the rest is elementwise, in float32 whatever x's dtype, and
     beta=0.75 is rsqrt(t) * sqrt(rsqrt(t)) rather than a pow. The gradient is written out
     (it reuses the forward's t and scale), which makes forward and backward together
-    about 2.3x faster than TF's LRN op on CPU (docs/performance.md); results agree with
+    faster than TF's LRN op on CPU (measured: docs/performance.md); results agree with
     the formula to float32 rounding (tests/test_model.py).
     """
     band = tf.constant(band[np.newaxis, np.newaxis])  # (1, 1, C_in, C_out)

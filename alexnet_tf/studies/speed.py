@@ -56,8 +56,11 @@ class Bench:
         )
 
 
-def _timed(bench: Bench, fn, steps):
-    """Seconds per call of fn over `steps` calls (profiled when bench.profile_dir)."""
+def _timed(bench: Bench, fn, steps, warm_up: bool = True):
+    """Seconds per call of fn over `steps` calls (profiled when bench.profile_dir), after
+    `bench.warmup_steps` untimed calls unless warm_up=False (warmed up already)."""
+    for _ in range(bench.warmup_steps if warm_up else 0):
+        fn()
     profiling = contextlib.nullcontext()
     if bench.profile_dir:
         profiling = tf.profiler.experimental.Profile(bench.profile_dir)
@@ -134,8 +137,6 @@ def synthetic_train_rate(bench: Bench, model) -> float:
     def step():
         float(model.train_function(it)["loss"])  # waits for the step to finish
 
-    for _ in range(bench.warmup_steps):
-        step()
     return bench.batch_size / _timed(bench, step, bench.steps)
 
 
@@ -194,8 +195,6 @@ def bench_input(bench: Bench):
 
     def rate(dataset):
         it = iter(dataset)
-        for _ in range(bench.warmup_steps):
-            next(it)
         return bs / _timed(bench, lambda: next(it), bench.steps)
 
     pipelines = {
@@ -305,7 +304,10 @@ def bench_serve(bench: Bench):
                 times.append(time.perf_counter() - start)
             latency[name] = (float(np.median(times)), float(np.percentile(times, 99)))
             throughput[name] = bench.batch_size / _timed(
-                bench, lambda fn=fn: fn(bench.batch_size).numpy(), max(2, bench.steps // 3)
+                bench,
+                lambda fn=fn: fn(bench.batch_size).numpy(),
+                max(2, bench.steps // 3),
+                warm_up=False,
             )
     overhead = latency["serve"][0] / latency["bare"][0] - 1
     result = {
@@ -408,8 +410,6 @@ def bench_layout(bench: Bench):
                     loss = tf.reduce_sum(y * y)
                 return tape.gradient(loss, w)
 
-            for _ in range(bench.warmup_steps):
-                step().numpy()
             total += _timed(bench, lambda step=step: step().numpy(), bench.steps)
         seconds[fmt] = total
     result = {
@@ -445,8 +445,6 @@ def bench_lrn(bench: Bench):
                     loss = tf.reduce_sum(tf.cast(layer(x), tf.float32))
                 return tape.gradient(loss, x)
 
-            for _ in range(bench.warmup_steps):
-                step().numpy()
             total += _timed(bench, lambda step=step: step().numpy(), bench.steps)
         seconds[implementation] = total
     result = {

@@ -41,6 +41,18 @@ def replacing(path: str):
         raise
 
 
+def save_figure(fig, path: str) -> str:
+    """A matplotlib figure laid out and written whole to `path` (PNG, 100 dpi), then
+    closed."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    with replacing(path) as tmp:
+        fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    return path
+
+
 def atomic_write_bytes(path: str, data: bytes) -> None:
     with replacing(path) as tmp:
         with open(tmp, "wb") as f:

@@ -12,6 +12,7 @@ import os
 from absl import flags
 
 from alexnet_tf import cli
+from alexnet_tf.files import save_figure
 from alexnet_tf.rundir import RunDir
 
 FLAGS = flags.FLAGS
@@ -46,10 +47,7 @@ def plot_history(history: list[dict], out: str) -> str:
             ax_err.plot(epochs, [h[key] for h in history], style, label=key)
     ax_err.set(xlabel="epoch", ylabel="error", title="top-1 and top-5 error", ylim=(0, 1))
     ax_err.legend()
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 def main(argv):

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 
-from alexnet_tf.files import atomic_write_json, atomic_write_text, replacing
+from alexnet_tf.files import atomic_write_json, atomic_write_text, save_figure
 from alexnet_tf.rundir import RunDir
 
 
@@ -323,15 +323,6 @@ def markdown_table(by_variant: dict, target_train_error: float) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _save(fig, out_png):
-    import matplotlib.pyplot as plt
-
-    fig.tight_layout()
-    with replacing(out_png) as tmp:
-        fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-
-
 def plot_relu_vs_tanh(by_variant: dict, out_png: str, target_train_error: float) -> str:
     """Training top-1 error against epochs of the full network with ReLU (solid) and tanh
     (dashed), one line per seed, drawn as the paper's Figure 1 is; the Figure 1 protocol
@@ -357,7 +348,7 @@ def plot_relu_vs_tanh(by_variant: dict, out_png: str, target_train_error: float)
     ax.set(xlabel="epochs", ylabel="training error rate (top-1)", ylim=(0, 1))
     ax.set_title("The full network, ReLU (solid) vs tanh (dashed)")
     ax.legend()
-    _save(fig, out_png)
+    save_figure(fig, out_png)
     return out_png
 
 
@@ -378,7 +369,7 @@ def plot_validation(by_variant: dict, out_png: str) -> str:
         ax.plot(range(1, n + 1), mean, "-" if variant == BASELINE else "--", label=variant)
     ax.set(xlabel="epochs", ylabel="validation top-1 error (centre crop)", ylim=(0, 1))
     ax.legend(fontsize="small")
-    _save(fig, out_png)
+    save_figure(fig, out_png)
     return out_png
 
 

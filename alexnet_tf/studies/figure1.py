@@ -32,7 +32,7 @@ import os
 import statistics
 import time
 
-from alexnet_tf.files import atomic_write_json, atomic_write_text, replacing
+from alexnet_tf.files import atomic_write_json, atomic_write_text, save_figure
 
 ACTIVATIONS = ("relu", "tanh")
 # Initialisations: "standard" keeps each activation's units at unit variance (He-normal
@@ -255,11 +255,7 @@ def plot(result: dict, out_png: str) -> str:
     ax.set(xlabel="epochs", ylabel="training error rate", ylim=(0, 1))
     ax.set_title("Figure 1: a four-layer convnet, ReLU (solid) vs tanh (dashed)")
     ax.legend()
-    fig.tight_layout()
-    with replacing(out_png) as tmp:
-        fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    return out_png
+    return save_figure(fig, out_png)
 
 
 def run(study: Study, command: str, say=print) -> dict:

@@ -45,15 +45,17 @@ def require(*names: str) -> None:
             usage_error(f"--{name} is required.")
 
 
-def define_precision_flag(default: str = "auto", choices=None) -> None:
-    """--mixed_precision, as every command that computes offers it."""
+def define_precision_flag(help: str | None = None, default: str = "auto", choices=None) -> None:
+    """--mixed_precision, as every command that computes offers it: one of `choices`
+    (default: every policy `alexnet_tf.precision` knows, "auto" among them)."""
     from alexnet_tf.precision import PRECISIONS
 
     flags.DEFINE_enum(
         "mixed_precision",
         default,
         list(choices or PRECISIONS),
-        "auto: bfloat16 where this machine computes it in hardware, else float32 "
+        help
+        or "auto: bfloat16 where this machine computes it in hardware, else float32 "
         "(docs/performance.md); or a Keras policy.",
     )
 
@@ -80,9 +82,12 @@ def set_program(prog: str) -> None:
     _prog["name"] = prog
 
 
-def run(main, prog: str) -> None:
-    """Parse the flags and run `main(argv)` as program `prog`."""
+def run(main, prog: str, define_flags=None) -> None:
+    """Define the program's flags (`define_flags()`), parse them and run `main(argv)` as
+    program `prog`."""
     set_program(prog)
+    if define_flags is not None:
+        define_flags()
     logging.getLogger().setLevel(logging.INFO)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 

@@ -32,6 +32,9 @@ def option(default, help: str, **how):
     return dataclasses.field(default=default, metadata={"option": Option(help, **how)})
 
 
+_WIDTH = dict(valid=(">= 1", lambda v: v >= 1), structural=True)
+
+
 @dataclasses.dataclass(frozen=True)
 class ModelOptions:
     """The paper's network by default; each option is one of its ablations or variants."""
@@ -93,6 +96,14 @@ class ModelOptions:
         "conv1 is one group); the paper normalizes within each tower.",
         structural=True,
     )
+    # Widths per tower, as Figure 2 draws them; the one-tower variants derive theirs from
+    # these (section 3.2). Smaller widths make a small model of the same wiring (tests).
+    conv1_filters: int = option(48, "Kernels per tower in conv1 (Figure 2: 48).", **_WIDTH)
+    conv2_filters: int = option(128, "Kernels per tower in conv2 (Figure 2: 128).", **_WIDTH)
+    conv3_filters: int = option(192, "Kernels per tower in conv3 (Figure 2: 192).", **_WIDTH)
+    conv4_filters: int = option(192, "Kernels per tower in conv4 (Figure 2: 192).", **_WIDTH)
+    conv5_filters: int = option(128, "Kernels per tower in conv5 (Figure 2: 128).", **_WIDTH)
+    fc_units: int = option(2048, "Units per tower in fc6 and fc7 (Figure 2: 2048).", **_WIDTH)
     init: str = option(
         "paper",
         "paper: N(0, 0.01), biases 1 in conv2/4/5 and fc6/7 (section 5) | caffe: those "
@@ -121,6 +132,8 @@ class ModelOptions:
                 continue
             if not isinstance(value, (int, float)) or isinstance(value, bool):
                 return f"{name} must be a number. Received: {name}={shown}"
+            if type(f.default) is int and not isinstance(value, int):
+                return f"{name} must be an integer. Received: {name}={shown}"
             words, test = spec.valid
             if not math.isfinite(value) or not test(value):
                 return f"{name} must be {words}. Received: {name}={shown}"
@@ -140,6 +153,7 @@ class ModelOptions:
 FIELDS = tuple(dataclasses.fields(ModelOptions))
 NAMES = tuple(f.name for f in FIELDS)
 STRUCTURAL = tuple(f.name for f in FIELDS if f.metadata["option"].structural)
+CONV_LAYERS = ("conv1", "conv2", "conv3", "conv4", "conv5")
 
 
 def spec(name: str) -> Option:

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 from PIL import Image
-from trainer import ENV, WIDTH_DIVISOR
+from trainer import ENV, SMALL, SMALL_WIDTHS
 
 from alexnet_tf.rundir import RunDir
 from alexnet_tf.studies import ablations
@@ -21,6 +21,7 @@ TINY = [
     "--validation_steps=1",
     "--nocache_dataset",
     "--mixed_precision=float32",
+    *SMALL,
 ]
 
 
@@ -48,7 +49,7 @@ def study(demo_records, module_tmp):
 def small_model_params():
     from alexnet_tf.model import build_alexnet
 
-    model = build_alexnet(6, tower_devices=None, test_width_divisor=WIDTH_DIVISOR)
+    model = build_alexnet(6, tower_devices=None, **SMALL_WIDTHS)
     return model.count_params()
 
 

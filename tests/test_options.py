@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from trainer import SMALL_WIDTHS
 
 from alexnet_tf import options
 from alexnet_tf.training import config
@@ -58,12 +59,66 @@ def test_one_check_serves_flags_and_constructor():
         config.validate(cfg)
 
 
+# Written out: a change to which options define the network must change this list too.
+STRUCTURAL = (
+    "architecture",
+    "activation",
+    "lrn",
+    "overlapping_pool",
+    "image_size",
+    "conv1_pad",
+    "ceil_pool",
+    "lrn_bias",
+    "lrn_alpha",
+    "lrn_across_towers",
+    "conv1_filters",
+    "conv2_filters",
+    "conv3_filters",
+    "conv4_filters",
+    "conv5_filters",
+    "fc_units",
+)
+
+
 def test_structural_options_define_the_runs_network():
-    structural = {f.name for f in options.FIELDS if f.metadata["option"].structural}
-    assert set(options.STRUCTURAL) == structural
-    assert {"architecture", "activation", "lrn", "overlapping_pool"} <= structural
-    assert config.MODEL_FIELDS == ("num_classes", *options.STRUCTURAL)
-    assert not {"dropout", "init"} & structural  # training choices
+    assert options.STRUCTURAL == STRUCTURAL
+    assert config.MODEL_FIELDS == ("num_classes", *STRUCTURAL)
+    assert set(options.NAMES) - set(STRUCTURAL) == {"dropout", "init"}  # training choices
+
+
+def _rerun(tmp_path, *changed):
+    """The train command into a model_dir that holds a run with the paper's options."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir(exist_ok=True)
+    model_dir = tmp_path / "run"
+    model_dir.mkdir(exist_ok=True)
+    first = config.TrainConfig(data_dir=str(data_dir), model_dir=str(model_dir))
+    (model_dir / "train_config.json").write_text(first.to_json())
+    cmd = [sys.executable, "-m", "alexnet_tf.train", f"--data_dir={data_dir}"]
+    cmd += [f"--model_dir={model_dir}", "--prepare_demo_data", "--check_only", *changed]
+    return subprocess.run(cmd, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize(
+    "flag, shown",
+    [
+        ("--nolrn", "--lrn: True there, False now"),
+        ("--nooverlapping_pool", "--overlapping_pool: True there, False now"),
+        ("--lrn_alpha=0", "--lrn_alpha: 0.0001 there, 0.0 now"),
+        ("--conv1_pad=0", "--conv1_pad: 2 there, 0 now"),
+        ("--conv2_filters=64", "--conv2_filters: 128 there, 64 now"),
+        ("--activation=tanh", "--activation: 'relu' there, 'tanh' now"),
+    ],
+)
+def test_a_rerun_as_another_network_is_refused_naming_the_flag(tmp_path, flag, shown):
+    r = _rerun(tmp_path, flag)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "holds a run of another network" in r.stderr and shown in r.stderr, r.stderr
+
+
+def test_a_rerun_with_the_same_network_is_accepted(tmp_path):
+    r = _rerun(tmp_path, "--dropout=0.25", "--init=he", "--num_classes=0")
+    assert r.returncode == 0, r.stderr
 
 
 def test_constructor_and_get_config_take_every_option():
@@ -74,7 +129,8 @@ def test_constructor_and_get_config_take_every_option():
         for f in options.FIELDS
     }
     changed.update(architecture="one_tower", activation="tanh", dropout=0.3, init="caffe")
-    model = build_alexnet(5, tower_devices=None, test_width_divisor=16, **changed)
+    changed.update(SMALL_WIDTHS)  # every width changed, and a model quick to build
+    model = build_alexnet(5, tower_devices=None, **changed)
     saved = model.get_config()
     assert {k: saved[k] for k in changed} == changed
     assert dataclasses.asdict(model.options) == {**options.ModelOptions().to_dict(), **changed}

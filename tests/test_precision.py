@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from trainer import run, train_cmd
+from trainer import SMALL_WIDTHS, run, train_cmd
 
 from alexnet_tf import precision
 from alexnet_tf.precision import Machine, choose
@@ -113,7 +113,7 @@ def test_a_model_saved_in_bfloat16_loads_computing_float32(tmp_path):
     from alexnet_tf.model import build_alexnet
 
     with precision.policy_scope("mixed_bfloat16"):
-        model = build_alexnet(6, tower_devices=None, test_width_divisor=16)
+        model = build_alexnet(6, tower_devices=None, **SMALL_WIDTHS)
     assert model.get_layer("conv1a").compute_dtype == "bfloat16"
     path = tmp_path / "m.keras"
     model.save(path)

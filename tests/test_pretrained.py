@@ -19,14 +19,13 @@ from bvlc_graphs import (
     random_weights,
     write_npy_pickle,
 )
-from trainer import FULL_SIZE_ENV, run, train_cmd
+from trainer import ENV, run, train_cmd
 
 import alexnet_tf.model  # noqa: F401  (registers the classes load_model needs)
 from alexnet_tf.pretrained import bvlc
 from alexnet_tf.pretrained.source import SourceError
 
 pytest.importorskip("onnxruntime", reason="pip install -e '.[test]' brings onnxruntime")
-ENV = FULL_SIZE_ENV
 
 
 @pytest.fixture(scope="module")
@@ -253,7 +252,7 @@ def test_fine_tuning_from_an_import_is_one_flag(imported, demo_records, tmp_path
     data_dir = demo_records(2, 1)
     model_dir = str(tmp_path / "run")
     flags = ("--epochs=1", "--steps_per_epoch=2", f"--init_from={source_dir}")
-    r = run(train_cmd(data_dir, model_dir, *flags, "--freeze=conv1..fc7"), env=ENV)
+    r = run(train_cmd(data_dir, model_dir, *flags, "--freeze=conv1..fc7", full_size=True))
     assert r.returncode == 0, r.stderr[-3000:]
     assert "Started from" in r.stderr and "fc8 made anew for 6 classes" in r.stderr
     config = json.load(open(os.path.join(model_dir, "train_config.json")))
@@ -270,12 +269,15 @@ def test_fine_tuning_from_an_import_is_one_flag(imported, demo_records, tmp_path
         )
     assert tuned.get_layer("fc8").kernel.shape == (4096, 6)
     # A rerun resumes from the run's own backup; the source is not read again.
-    r = run(train_cmd(data_dir, model_dir, *flags[1:], "--epochs=2", "--freeze=conv1..fc7"),
-            env=ENV)  # fmt: skip
+    r = run(
+        train_cmd(
+            data_dir, model_dir, *flags[1:], "--epochs=2", "--freeze=conv1..fc7", full_size=True
+        )
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     assert "Resuming at step 2" in r.stderr and "Started from" not in r.stderr
     # A flag contradicting the source's options is refused before any work.
-    r = run(train_cmd(data_dir, str(tmp_path / "other"), *flags, "--lrn_bias=2"), env=ENV)
+    r = run(train_cmd(data_dir, str(tmp_path / "other"), *flags, "--lrn_bias=2", full_size=True))
     assert r.returncode == 2 and "the model of --init_from" in r.stderr
-    r = run(train_cmd(data_dir, str(tmp_path / "other"), "--freeze=conv2..fc8"), env=ENV)
+    r = run(train_cmd(data_dir, str(tmp_path / "other"), "--freeze=conv2..fc8", full_size=True))
     assert r.returncode == 2 and "--freeze takes layers of conv1" in r.stderr

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from trainer import ENV, FULL_SIZE_ENV, WIDTH_DIVISOR, run, train_cmd
+from trainer import ENV, SMALL_WIDTHS, run, train_cmd
 
 from alexnet_tf.model import build_alexnet
 from alexnet_tf.model.optimizer import PaperSGD
@@ -36,9 +36,13 @@ def test_cli_short_run_writes_checkpoints_history_and_logs(small_data, tmp_path)
     model_dir = str(tmp_path / "run")
     r = run(
         train_cmd(
-            small_data, model_dir, "--epochs=2", "--steps_per_epoch=2", "--backup_every_steps=1"
+            small_data,
+            model_dir,
+            "--epochs=2",
+            "--steps_per_epoch=2",
+            "--backup_every_steps=1",
+            full_size=True,
         ),
-        env=FULL_SIZE_ENV,
     )
     assert r.returncode == 0, r.stderr[-3000:]
     files = set(os.listdir(model_dir))
@@ -213,7 +217,30 @@ def test_towers_strategy_trains_on_two_logical_cpus(small_data, tmp_path):
     assert np.isfinite(_history(model_dir)[0]["loss"])
     model = keras.models.load_model(os.path.join(model_dir, "latest.keras"), safe_mode=False)
     assert model.get_config()["tower_devices"] == ["/CPU:0", "/CPU:1"]
-    assert model.get_config()["test_width_divisor"] == WIDTH_DIVISOR
+    assert {k: model.get_config()[k] for k in SMALL_WIDTHS} == SMALL_WIDTHS
+    # Loaded as any Keras model, in a process with one device: unpinned, the same outputs.
+    x = np.random.default_rng(0).uniform(0, 255, (2, 224, 224, 3)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "pinned.npy", model.predict(x, verbose=0))
+    code = f"""
+import keras, numpy as np
+import alexnet_tf.model
+from alexnet_tf.model import build_alexnet
+model = keras.saving.load_model({model_dir + "/latest.keras"!r})
+assert model.resolved_tower_devices is None
+keras.saving.load_model({model_dir + "/latest.keras"!r})  # a second load logs nothing more
+x = np.load({str(tmp_path / "x.npy")!r})
+np.testing.assert_allclose(model.predict(x, verbose=0), np.load({str(tmp_path / "pinned.npy")!r}),
+                           rtol=1e-5, atol=1e-5)
+try:
+    build_alexnet(6, tower_devices=("/CPU:0", "/CPU:1"))
+except ValueError as e:
+    print("refused:", e)
+"""
+    r = run([sys.executable, "-c", code])
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stderr.count("so it runs unpinned") == 1, r.stderr[-3000:]
+    assert "refused: Device '/CPU:1' in tower_devices does not exist" in r.stdout
 
 
 def _free_ports(n):
@@ -440,7 +467,10 @@ assert "tensorflow" not in sys.modules
 
 @contextlib.contextmanager
 def tmpfs(path, size):
-    """A small file system at `path` (a tmpfs of `size`, e.g. "1200m"), to run a disk full."""
+    """A small file system at `path` (a tmpfs of `size`, e.g. "1200m"), to run a disk full.
+    Mounting one needs root: as another user the test is skipped, saying so."""
+    if os.geteuid() != 0:
+        pytest.skip(f"mounting a tmpfs needs root; running as uid {os.geteuid()}")
     path.mkdir()
     r = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
@@ -466,9 +496,13 @@ def test_full_disk_is_a_clear_error_and_the_last_backup_loads(small_data, small_
     model_dir = str(small_disk / "run")
     r = run(
         train_cmd(
-            small_data, model_dir, "--epochs=1", "--steps_per_epoch=4", "--backup_every_steps=1"
+            small_data,
+            model_dir,
+            "--epochs=1",
+            "--steps_per_epoch=4",
+            "--backup_every_steps=1",
+            full_size=True,  # the tmpfs is sized for two of its backups
         ),
-        env=FULL_SIZE_ENV,  # the tmpfs is sized for two of its backups
     )
     assert r.returncode == 1, r.stderr[-3000:]
     message = r.stderr[r.stderr.index("train: error:") :]

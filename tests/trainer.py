@@ -3,24 +3,30 @@ precision, so results agree between CPUs with and without bfloat16 units).
 
 Tests of mechanics (resume, faults, bad data, strategies, studies) train a small model of
 the same class: every layer, tower and wire of the paper's network with 16 times fewer
-kernels and units (AlexNet's test-only `test_width_divisor`, which the train command takes
-from the ALEXNET_TF_TEST_WIDTH_DIVISOR environment variable; it is not a training flag).
-Tests of the network itself use FULL_SIZE_ENV.
+kernels and units, through the width options every user has (`SMALL`). Tests of the
+network itself pass `full_size=True`.
 """
 
 import os
 import subprocess
 import sys
 
-from alexnet_tf.train import TEST_WIDTH_ENV
+from alexnet_tf.options import ModelOptions
 
 WIDTH_DIVISOR = 16
-FULL_SIZE_ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-FULL_SIZE_ENV.pop(TEST_WIDTH_ENV, None)
-ENV = {**FULL_SIZE_ENV, TEST_WIDTH_ENV: str(WIDTH_DIVISOR)}
+_PAPER = ModelOptions()
+# The widths of the small model: the paper's per-tower widths, each 16 times fewer.
+SMALL_WIDTHS = {
+    name: getattr(_PAPER, name) // WIDTH_DIVISOR
+    for name in ("conv1_filters", "conv2_filters", "conv3_filters", "conv4_filters")
+    + ("conv5_filters", "fc_units")
+}
+SMALL = [f"--{name}={value}" for name, value in SMALL_WIDTHS.items()]
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
-def train_cmd(data_dir, model_dir, *extra):
+def train_cmd(data_dir, model_dir, *extra, full_size=False):
+    """The train command on the small model (full_size: the paper's widths)."""
     return [
         sys.executable,
         "-m",
@@ -32,10 +38,10 @@ def train_cmd(data_dir, model_dir, *extra):
         "--init=he",
         "--normalize_std",
         "--mixed_precision=float32",  # the same numbers with or without bfloat16 units
+        *([] if full_size else SMALL),
         *extra,
     ]
 
 
-def run(cmd, env=None, **kw):
-    """Run `cmd`; the small model unless env=FULL_SIZE_ENV."""
-    return subprocess.run(cmd, capture_output=True, text=True, env=env or ENV, **kw)
+def run(cmd, **kw):
+    return subprocess.run(cmd, capture_output=True, text=True, env=ENV, **kw)

@@ -27,20 +27,18 @@ from alexnet_tf.model.layers import (
     TowerMaxPooling2D,
     TowerZeroPadding,
 )
-from alexnet_tf.model.placement import resolve_tower_devices
+from alexnet_tf.model.placement import loadable_tower_devices, resolve_tower_devices
 from alexnet_tf.options import ModelOptions, split_options
 
-# Section 3.5 / Figure 2, per tower: (filters, kernel size, stride). conv1's 224 input is
-# zero-padded by 2 (the conv1_pad option) so that stride 4 gives 55x55, as the paper's
-# figure shows (docs/paper.md).
-CONV_SPECS = {
-    "conv1": (48, 11, 4),
-    "conv2": (128, 5, 1),
-    "conv3": (192, 3, 1),
-    "conv4": (192, 3, 1),
-    "conv5": (128, 3, 1),
-}
-FC_UNITS = 2048  # per tower; 4096 in all (section 3.5)
+# Section 3.5 / Figure 2, per tower: (kernel size, stride); the widths are options
+# (conv1_filters, ...), the paper's by default. conv1's 224 input is zero-padded by 2 (the
+# conv1_pad option) so that stride 4 gives 55x55, as the paper's figure shows
+# (docs/paper.md).
+KERNELS = {"conv1": (11, 4), "conv2": (5, 1), "conv3": (3, 1), "conv4": (3, 1), "conv5": (3, 1)}
+_PAPER = ModelOptions()
+# The paper's (filters per tower, kernel size, stride) of each conv layer.
+CONV_SPECS = {name: (getattr(_PAPER, f"{name}_filters"), *KERNELS[name]) for name in KERNELS}
+FC_UNITS = _PAPER.fc_units  # per tower; 4096 in all (section 3.5)
 
 # Layers whose bias starts at 1 in the paper (section 5); the others start at 0.
 BIAS_ONE_LAYERS = ("conv2", "conv4", "conv5", "fc6", "fc7")
@@ -63,31 +61,60 @@ def _initializers(init: str, layer: str):
     return keras.initializers.RandomNormal(stddev=INIT_STD), keras.initializers.Constant(bias)
 
 
-def _network(images, *, devices, num_classes, options: ModelOptions, width_divisor=1):
-    """Build the layer graph on `images` (the preprocessed (B, S, S, 3) tensor)."""
-    o = options
-    activation, init = o.activation, o.init
-    pool_size = 3 if o.overlapping_pool else 2  # section 3.4: s=2, z=3 vs z=s=2
+def layer_widths(options: ModelOptions) -> tuple[dict, int]:
+    """({conv layer: kernels per tower}, fc units per tower) for `options`' architecture.
 
-    def conv(layer, tower, device, filters, kernel, stride, inputs):
-        k_init, b_init = _initializers(init, layer)
-        return TowerConv2D(
-            filters,
-            kernel,
-            strides=stride,
-            padding="valid" if layer == "conv1" else "same",
-            activation=activation,
-            kernel_initializer=k_init,
-            bias_initializer=b_init,
-            device=device,
-            name=layer + tower,
-        )(inputs)
+    two_tower: the options' widths, per tower. Section 3.2's one-tower comparison nets
+    (footnote 2) have one tower: one_tower doubles every width (all kernels in one
+    tower); one_tower_half keeps one tower's kernels in conv1-4 and doubles conv5 and
+    the fc layers.
+    """
+    width = {name: getattr(options, f"{name}_filters") for name in KERNELS}
+    if options.architecture == "two_tower":
+        return width, options.fc_units
+    scale = 2 if options.architecture == "one_tower" else 1
+    width = {name: w * scale for name, w in width.items()}
+    width["conv5"] = options.conv5_filters * 2
+    return width, options.fc_units * 2
 
-    def dense(layer, tower, device, units, inputs, act):
-        k_init, b_init = _initializers(init, layer)
+
+class _Towers:
+    """Makes the network's layers for its towers: (suffix, device) pairs, ("a", dev_a) and
+    ("b", dev_b), or ("", dev_a) alone for the one-tower variants."""
+
+    def __init__(self, options: ModelOptions, devices):
+        self.o = options
+        dev_a = devices[0] if devices else None
+        if options.architecture == "two_tower":
+            self.towers = (("a", dev_a), ("b", devices[1] if devices else None))
+        else:
+            self.towers = (("", dev_a),)
+        self.width, self.fc_units = layer_widths(options)
+
+    def conv(self, layer, xs, cross=False):
+        """One conv per tower; `cross`: each reads every tower (conv3), else its own."""
+        kernel, stride = KERNELS[layer]
+        k_init, b_init = _initializers(self.o.init, layer)
+        return [
+            TowerConv2D(
+                self.width[layer],
+                kernel,
+                strides=stride,
+                padding="valid" if layer == "conv1" else "same",
+                activation=self.o.activation,
+                kernel_initializer=k_init,
+                bias_initializer=b_init,
+                device=d,
+                name=layer + t,
+            )(xs if cross else x)
+            for (t, d), x in zip(self.towers, xs, strict=True)
+        ]
+
+    def dense(self, layer, inputs, tower="", device=None, units=None, activation=None):
+        k_init, b_init = _initializers(self.o.init, layer)
         return TowerDense(
-            units,
-            activation=act,
+            units or self.fc_units,
+            activation=activation,
             kernel_initializer=k_init,
             bias_initializer=b_init,
             device=device,
@@ -96,69 +123,67 @@ def _network(images, *, devices, num_classes, options: ModelOptions, width_divis
             dtype="float32" if layer == "fc8" else None,
         )(inputs)
 
-    def pool(name, tower, device, x):
-        return TowerMaxPooling2D(
-            pool_size, strides=2, ceil_mode=o.ceil_pool, device=device, name=name + tower
-        )(x)
-
-    def norm_pool(index, xs):
-        """LRN (section 3.3) and pooling of each tower, after conv1 and conv2."""
-        if o.lrn:
-            lrn = dict(bias=o.lrn_bias, alpha=o.lrn_alpha)
-            across = o.lrn_across_towers and len(towers) > 1
-            xs = [
-                LocalResponseNorm(
-                    **lrn, tower=i if across else None, device=d, name=f"lrn{index}{t}"
-                )(xs if across else x)
-                for i, ((t, d), x) in enumerate(zip(towers, xs, strict=True))
-            ]
-        return [pool(f"pool{index}", t, d, x) for (t, d), x in zip(towers, xs, strict=True)]
-
-    dev_a = devices[0] if devices else None
-    padded = TowerZeroPadding(o.conv1_pad, device=dev_a, name="conv1_pad")(images)
-
-    if o.architecture == "two_tower":
-        towers = (("a", dev_a), ("b", devices[1] if devices else None))
-        width = {name: spec[0] for name, spec in CONV_SPECS.items()}
-        fc_units = FC_UNITS
-    else:
-        towers = (("", dev_a),)
-        # Section 3.2: the one-tower comparison net has half the kernels in every conv
-        # layer except the last, and full-size fc layers (footnote 2).
-        scale = 2 if o.architecture == "one_tower" else 1
-        width = {name: spec[0] * scale for name, spec in CONV_SPECS.items()}
-        width["conv5"] = CONV_SPECS["conv5"][0] * 2
-        fc_units = 2 * FC_UNITS
-    width = {name: max(1, w // width_divisor) for name, w in width.items()}
-    fc_units = max(1, fc_units // width_divisor)
-
-    def conv_layer(layer, xs, cross=False):
-        """One conv per tower; `cross`: each reads every tower (conv3), else its own."""
-        _, kernel, stride = CONV_SPECS[layer]
+    def pool(self, name, xs):
+        size = 3 if self.o.overlapping_pool else 2  # section 3.4: s=2, z=3 vs z=s=2
         return [
-            conv(layer, t, d, width[layer], kernel, stride, xs if cross else x)
-            for (t, d), x in zip(towers, xs, strict=True)
+            TowerMaxPooling2D(size, strides=2, ceil_mode=self.o.ceil_pool, device=d, name=name + t)(
+                x
+            )
+            for (t, d), x in zip(self.towers, xs, strict=True)
         ]
 
-    x = conv_layer("conv1", [padded] * len(towers))  # (B, 55, 55, 48) per tower
-    x = norm_pool(1, x)  # (B, 27, 27, 48)
-    x = conv_layer("conv2", x)  # (B, 27, 27, 128): own tower only
-    x = norm_pool(2, x)  # (B, 13, 13, 128)
-    x = conv_layer("conv3", x, cross=True)  # (B, 13, 13, 192): reads both towers
-    x = conv_layer("conv4", x)  # (B, 13, 13, 192)
-    x = conv_layer("conv5", x)  # (B, 13, 13, 128)
-    x = [
-        TowerFlatten(device=d, name="flatten5" + t)(pool("pool5", t, d, v))
-        for (t, d), v in zip(towers, x, strict=True)
-    ]  # (B, 6 * 6 * 128) per tower
-    for layer in ("fc6", "fc7"):  # each half reads both towers; (B, 2048) per tower
-        x = [
-            TowerDropout(o.dropout, device=d, name=f"drop{layer[2:]}{t}")(
-                dense(layer, t, d, fc_units, x, activation)
-            )
-            for t, d in towers
+    def lrn(self, index, xs):
+        """LRN (section 3.3) of each tower; across towers, each reads both and keeps its
+        own channels (bvlc_alexnet's one-group conv1)."""
+        across = self.o.lrn_across_towers and len(self.towers) > 1
+        return [
+            LocalResponseNorm(
+                bias=self.o.lrn_bias,
+                alpha=self.o.lrn_alpha,
+                tower=i if across else None,
+                device=d,
+                name=f"lrn{index}{t}",
+            )(xs if across else x)
+            for i, ((t, d), x) in enumerate(zip(self.towers, xs, strict=True))
         ]
-    return dense("fc8", "", dev_a, num_classes, x, None)  # (B, num_classes)
+
+    def fc(self, layer, xs):
+        """fc6 / fc7: each tower's half reads both towers, then dropout (section 4.2)."""
+        return [
+            TowerDropout(self.o.dropout, device=d, name=f"drop{layer[2:]}{t}")(
+                self.dense(layer, xs, t, d, activation=self.o.activation)
+            )
+            for t, d in self.towers
+        ]
+
+    def flatten(self, xs):
+        return [
+            TowerFlatten(device=d, name="flatten5" + t)(x)
+            for (t, d), x in zip(self.towers, xs, strict=True)
+        ]
+
+
+def _network(images, *, devices, num_classes, options: ModelOptions):
+    """The layer graph on `images` (the preprocessed (B, S, S, 3) tensor); shapes are the
+    paper's, per tower."""
+    net = _Towers(options, devices)
+    dev_a = net.towers[0][1]
+    padded = TowerZeroPadding(options.conv1_pad, device=dev_a, name="conv1_pad")(images)
+    x = net.conv("conv1", [padded] * len(net.towers))  # (B, 55, 55, 48)
+    if options.lrn:
+        x = net.lrn(1, x)
+    x = net.pool("pool1", x)  # (B, 27, 27, 48)
+    x = net.conv("conv2", x)  # (B, 27, 27, 128): own tower only
+    if options.lrn:
+        x = net.lrn(2, x)
+    x = net.pool("pool2", x)  # (B, 13, 13, 128)
+    x = net.conv("conv3", x, cross=True)  # (B, 13, 13, 192): reads both towers
+    x = net.conv("conv4", x)  # (B, 13, 13, 192)
+    x = net.conv("conv5", x)  # (B, 13, 13, 128)
+    x = net.flatten(net.pool("pool5", x))  # (B, 6 * 6 * 128)
+    x = net.fc("fc6", x)  # (B, 2048)
+    x = net.fc("fc7", x)  # (B, 2048)
+    return net.dense("fc8", x, device=dev_a, units=num_classes)  # (B, num_classes)
 
 
 @keras.saving.register_keras_serializable(package="alexnet_tf")
@@ -174,11 +199,13 @@ class AlexNet(ColocatedTrainStep):
         PCA lighting off.
       seed: seeds PCA lighting's draws.
       **options: the fields of `alexnet_tf.options.ModelOptions` (architecture, activation,
-        lrn, overlapping_pool, dropout, init, ...), each its paper value by default.
-        The paper's weight decay is the optimizer's (`model.optimizer.PaperSGD`).
-      test_width_divisor: for the package's own tests of mechanics (resume, callbacks,
-        CLIs) only: every layer keeps its name, towers and wiring but has this many
-        times fewer kernels and units. Saved in `get_config()` only when not 1.
+        lrn, overlapping_pool, dropout, init, the widths conv1_filters ... conv5_filters
+        and fc_units, ...), each its paper value by default. The paper's weight decay is
+        the optimizer's (`model.optimizer.PaperSGD`).
+
+    A model loaded from a file (`from_config`) whose tower devices this process lacks, as
+    when it was trained on two GPUs and is loaded on a laptop, runs unpinned and logs so
+    once; built directly, missing devices are an error.
     """
 
     def __init__(
@@ -192,7 +219,6 @@ class AlexNet(ColocatedTrainStep):
         eigval=constants.IMAGENET_EIGVAL,
         eigvec=constants.IMAGENET_EIGVEC,
         seed=None,
-        test_width_divisor=1,
         name="alexnet",
         **kwargs,
     ):
@@ -202,10 +228,6 @@ class AlexNet(ColocatedTrainStep):
             raise ValueError(f"num_classes must be a positive integer. Received: {num_classes!r}")
         if pca_std < 0:
             raise ValueError(f"pca_std must be >= 0. Received: pca_std={pca_std!r}")
-        if not isinstance(test_width_divisor, int) or test_width_divisor < 1:
-            raise ValueError(
-                f"test_width_divisor must be a positive integer. Received: {test_width_divisor!r}"
-            )
         devices = resolve_tower_devices(tower_devices)
         dev_a = devices[0] if devices else None
 
@@ -226,7 +248,6 @@ class AlexNet(ColocatedTrainStep):
             devices=devices,
             num_classes=num_classes,
             options=options,
-            width_divisor=test_width_divisor,
         )
         super().__init__(inputs=inputs, outputs=logits, name=name, **kwargs)
         self.tower_devices = (
@@ -241,7 +262,6 @@ class AlexNet(ColocatedTrainStep):
         self.eigval = list(eigval)
         self.eigvec = [list(r) for r in eigvec]
         self.seed = seed
-        self.test_width_divisor = test_width_divisor
 
     def get_config(self):
         config = {
@@ -257,8 +277,6 @@ class AlexNet(ColocatedTrainStep):
             "eigvec": self.eigvec,
             "seed": self.seed,
         }
-        if self.test_width_divisor != 1:
-            config["test_width_divisor"] = self.test_width_divisor
         return config
 
     @classmethod
@@ -266,6 +284,7 @@ class AlexNet(ColocatedTrainStep):
         # Files written before the decay moved into the optimizer carry weight_decay,
         # which the network no longer takes.
         config = {k: v for k, v in config.items() if k != "weight_decay"}
+        config["tower_devices"] = loadable_tower_devices(config.get("tower_devices", "auto"))
         return cls(**config)
 
 

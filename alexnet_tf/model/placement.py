@@ -71,6 +71,34 @@ def resolve_tower_devices(tower_devices) -> tuple[str, str] | None:
     return pair
 
 
+def loadable_tower_devices(tower_devices):
+    """`tower_devices` of a saved model, for loading it in this process: a pair this
+    process lacks becomes None (no pinning), logged once per pair, so a model trained on
+    two GPUs loads and runs anywhere, computing the same function."""
+    if tower_devices is None or isinstance(tower_devices, str):
+        return tower_devices
+    known = available_devices()
+    try:
+        missing = [d for d in tower_devices if _canonical(d) not in known]
+    except (ValueError, TypeError):
+        return tower_devices  # not device names: the constructor reports them
+    if not missing:
+        return tower_devices
+    if tuple(tower_devices) not in _LOGGED_UNPINNED:
+        _LOGGED_UNPINNED.add(tuple(tower_devices))
+        logging.warning(
+            "This model's towers were pinned to %s; %s missing in this process (devices: "
+            "%s), so it runs unpinned, on the default device.",
+            ", ".join(tower_devices),
+            ", ".join(missing),
+            ", ".join("/" + d for d in known),
+        )
+    return None
+
+
+_LOGGED_UNPINNED: set = set()
+
+
 def device_scope(device: str | None):
     """`tf.device(device)`, or a no-op context for None."""
     return tf.device(device) if device else contextlib.nullcontext()

@@ -32,8 +32,9 @@ class ConfigError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    data_dir: str
+    data_dir: str  # TFRecords; with tfds_name, TFDS's data dir ("": TFDS's default)
     model_dir: str
+    tfds_name: str = ""  # a TFDS image data set, prepared in data_dir, instead of TFRecords
     epochs: int = 90
     batch_size: int = constants.PAPER_BATCH
     learning_rate: float = 0.01
@@ -116,29 +117,34 @@ def tf_config_workers() -> int:
 
 
 def validate(cfg: TrainConfig) -> None:
-    """Raise ConfigError for the first value that cannot work."""
+    """Raise ConfigError for the first value that cannot work: the values themselves, then
+    the strategy against the environment, then the directories (no TensorFlow)."""
+    _check_values(cfg)
+    _check_schedule(cfg)
+    _check_strategy(cfg)
+    _check_dirs(cfg)
+    if cfg.tfds_name:
+        _check_tfds(cfg)
+    elif "://" not in cfg.data_dir and not cfg.prepare_demo_data:
+        _check_data_dir(cfg)
+
+
+_NON_NEGATIVE = (
+    "steps_per_epoch",
+    "validation_steps",
+    "num_train_examples",
+    "num_classes",
+    "cpu_devices",
+    "private_threads",
+)
+
+
+def _check_values(cfg: TrainConfig) -> None:
     for name in ("epochs", "batch_size"):
         _need(getattr(cfg, name) >= 1, f"--{name} must be >= 1. Received: {getattr(cfg, name)}")
-    for name in (
-        "steps_per_epoch",
-        "validation_steps",
-        "num_train_examples",
-        "num_classes",
-        "cpu_devices",
-        "private_threads",
-    ):
+    for name in _NON_NEGATIVE:
         value = getattr(cfg, name)
         _need(value >= 0, f"--{name} must be >= 0. Received: {value}")
-    _need(cfg.learning_rate > 0, f"--learning_rate must be > 0. Received: {cfg.learning_rate}")
-    _need(
-        0 < cfg.min_learning_rate <= cfg.learning_rate,
-        f"--min_learning_rate must be in (0, --learning_rate={cfg.learning_rate}]. "
-        f"Received: {cfg.min_learning_rate}",
-    )
-    _need(
-        0 <= cfg.warmup_epochs < cfg.epochs,
-        f"--warmup_epochs must be in [0, --epochs={cfg.epochs}). Received: {cfg.warmup_epochs}",
-    )
     _need(cfg.shuffle_buffer >= 1, f"--shuffle_buffer must be >= 1. Received: {cfg.shuffle_buffer}")
     _need(0 <= cfg.seed < 2**32, f"--seed must be in [0, 2**32). Received: {cfg.seed}")
     _need(cfg.verbose in (0, 1, 2), f"--verbose must be 0, 1 or 2. Received: {cfg.verbose}")
@@ -151,13 +157,26 @@ def validate(cfg: TrainConfig) -> None:
         cfg.backup_every_steps >= 1,
         f"--backup_every_steps must be >= 1. Received: {cfg.backup_every_steps}",
     )
+    _choice(cfg, "distribution_strategy", STRATEGIES)
+    _choice(cfg, "mixed_precision", PRECISIONS)
+
+
+def _check_schedule(cfg: TrainConfig) -> None:
+    _need(cfg.learning_rate > 0, f"--learning_rate must be > 0. Received: {cfg.learning_rate}")
+    _need(
+        0 < cfg.min_learning_rate <= cfg.learning_rate,
+        f"--min_learning_rate must be in (0, --learning_rate={cfg.learning_rate}]. "
+        f"Received: {cfg.min_learning_rate}",
+    )
+    _need(
+        0 <= cfg.warmup_epochs < cfg.epochs,
+        f"--warmup_epochs must be in [0, --epochs={cfg.epochs}). Received: {cfg.warmup_epochs}",
+    )
     _need(
         cfg.plateau_patience >= 1,
         f"--plateau_patience must be >= 1. Received: {cfg.plateau_patience}",
     )
-    _choice(cfg, "distribution_strategy", STRATEGIES)
     _choice(cfg, "lr_schedule", LR_SCHEDULES)
-    _choice(cfg, "mixed_precision", PRECISIONS)
     if cfg.lr_schedule == "step":
         _need(bool(cfg.lr_boundaries), "--lr_schedule=step needs --lr_boundaries, e.g. 30,60,80.")
         _need(
@@ -167,6 +186,9 @@ def validate(cfg: TrainConfig) -> None:
             f"Received: {','.join(map(str, cfg.lr_boundaries))}",
         )
 
+
+def _check_strategy(cfg: TrainConfig) -> None:
+    """The strategy against the towers' devices and TF_CONFIG's cluster."""
     towers = cfg.pinned_towers
     if isinstance(towers, tuple):
         _need(
@@ -188,8 +210,8 @@ def validate(cfg: TrainConfig) -> None:
             f"--distribution_strategy=towers needs --architecture=two_tower. "
             f"Received: --architecture={cfg.model.architecture}",
         )
-    workers = tf_config_workers()
     if strategy == "multi_worker_mirrored":
+        workers = tf_config_workers()
         _need(
             workers >= 1,
             "--distribution_strategy=multi_worker_mirrored needs TF_CONFIG "
@@ -201,6 +223,9 @@ def validate(cfg: TrainConfig) -> None:
             "TF_CONFIG; the global batch is split evenly over replicas.",
         )
 
+
+def _check_dirs(cfg: TrainConfig) -> None:
+    """--model_dir can be written (and holds no run of another network); --data_dir given."""
     _need(bool(cfg.model_dir), "--model_dir is required.")
     if "://" not in cfg.model_dir:
         ancestor = os.path.abspath(cfg.model_dir)
@@ -214,35 +239,55 @@ def validate(cfg: TrainConfig) -> None:
     if os.path.exists(cfg.model_dir):
         _need(os.path.isdir(cfg.model_dir), f"--model_dir={cfg.model_dir} is not a directory.")
         _check_model_dir(cfg)
-    _need(bool(cfg.data_dir), "--data_dir is required.")
-    if "://" not in cfg.data_dir and not cfg.prepare_demo_data:
-        _need(os.path.isdir(cfg.data_dir), f"--data_dir={cfg.data_dir} does not exist.")
-        for split in ("train", "validation"):
-            _need(
-                _has_shards(cfg.data_dir, split),
-                f"--data_dir={cfg.data_dir} holds no {split} shards ({split}-00000-of-NNNNN"
-                "); write them with tools/make_tfrecords.py.",
-            )
-        meta_path = os.path.join(cfg.data_dir, constants.METADATA_FILE)
-        has_meta = os.path.exists(meta_path)
-        if has_meta and cfg.num_classes:
-            with open(meta_path, encoding="utf-8") as f:
-                classes = len(json.load(f).get("classes", ())) or cfg.num_classes
-            _need(
-                cfg.num_classes == classes,
-                f"--num_classes={cfg.num_classes} but {meta_path} lists {classes} classes; "
-                "leave --num_classes at 0 to take the data's.",
-            )
+    _need(bool(cfg.data_dir or cfg.tfds_name), "--data_dir is required.")
+
+
+def _check_tfds(cfg: TrainConfig) -> None:
+    """--tfds_name reads a set TFDS has prepared (its DatasetInfo gives classes and
+    counts); what works on our shards only is refused."""
+    for name in ("skip_bad_records", "prepare_demo_data"):
         _need(
-            has_meta or cfg.num_classes,
-            f"--data_dir={cfg.data_dir} has no metadata.json: pass --num_classes (1000 for "
-            "ImageNet).",
+            not getattr(cfg, name),
+            f"--{name} works on TFRecord shards (--data_dir), not with --tfds_name="
+            f"{cfg.tfds_name}: leave one of the two out.",
         )
+    if cfg.data_dir and "://" not in cfg.data_dir:
         _need(
-            has_meta or cfg.steps_per_epoch or cfg.num_train_examples,
-            f"--data_dir={cfg.data_dir} has no metadata.json: pass --num_train_examples "
-            "(1281167 for ImageNet) or --steps_per_epoch.",
+            os.path.isdir(cfg.data_dir),
+            f"--data_dir={cfg.data_dir} does not exist (with --tfds_name, it is TFDS's data "
+            "dir, where the set was prepared).",
         )
+
+
+def _check_data_dir(cfg: TrainConfig) -> None:
+    """Shards of both splits, and the class and example counts metadata.json gives (or
+    the flags that stand in for it)."""
+    _need(os.path.isdir(cfg.data_dir), f"--data_dir={cfg.data_dir} does not exist.")
+    for split in ("train", "validation"):
+        _need(
+            _has_shards(cfg.data_dir, split),
+            f"--data_dir={cfg.data_dir} holds no {split} shards ({split}-00000-of-NNNNN"
+            "); write them with tools/make_tfrecords.py.",
+        )
+    meta_path = os.path.join(cfg.data_dir, constants.METADATA_FILE)
+    has_meta = os.path.exists(meta_path)
+    if has_meta and cfg.num_classes:
+        with open(meta_path, encoding="utf-8") as f:
+            classes = len(json.load(f).get("classes", ())) or cfg.num_classes
+        _need(
+            cfg.num_classes == classes,
+            f"--num_classes={cfg.num_classes} but {meta_path} lists {classes} classes; "
+            "leave --num_classes at 0 to take the data's.",
+        )
+    _need(
+        has_meta or cfg.num_classes,
+        f"--data_dir={cfg.data_dir} has no metadata.json: pass --num_classes (1000 for ImageNet).",
+    )
+    _need(
+        has_meta or cfg.steps_per_epoch or cfg.num_train_examples,
+        f"--data_dir={cfg.data_dir} has no metadata.json: pass --num_train_examples "
+        "(1281167 for ImageNet) or --steps_per_epoch.",
+    )
 
 
 def _check_model_dir(cfg: TrainConfig) -> None:
@@ -250,10 +295,15 @@ def _check_model_dir(cfg: TrainConfig) -> None:
     if old is None:
         return
     new = cfg.to_dict()
+    # An option missing from an older train_config.json had its default then.
+    defaults = ModelOptions().to_dict()
     diff = [
-        f"--{k}: {old.get(k)!r} there, {new[k]!r} now"
+        f"--{k}: {old.get(k, defaults.get(k))!r} there, {new[k]!r} now"
         for k in MODEL_FIELDS
-        if k in old and old[k] != new[k] and new[k] != 0
+        if (k in old or k in defaults)
+        and old.get(k, defaults.get(k)) != new[k]
+        # num_classes 0 means the data's count, which validate() checks against the data.
+        and not (k == "num_classes" and 0 in (new[k], old.get(k)))
     ]
     _need(
         not diff,

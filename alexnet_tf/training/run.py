@@ -9,6 +9,7 @@ skipped and at most `backup_every_steps` steps are redone.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import logging
@@ -141,50 +142,49 @@ def worker_role(strategy) -> tuple[bool, int]:
     return is_chief, task_id
 
 
-def build_model(
-    config: TrainConfig, meta: dict, num_classes: int, strategy_name: str, width_divisor=1
-):
+def tower_pair(config: TrainConfig, strategy_name: str):
+    """The towers' devices as the model takes them, checked against this process: a
+    ConfigError names --tower_devices when a device it names is missing, or when
+    --distribution_strategy=towers finds no pair."""
+    from alexnet_tf.model.placement import resolve_tower_devices
+
     towers = config.pinned_towers if strategy_name in ("default", "towers") else None
-    if strategy_name == "towers":
-        from alexnet_tf.model.placement import resolve_tower_devices
-
-        if resolve_tower_devices(towers) is None:
-            raise ConfigError(
-                "--distribution_strategy=towers needs two devices, and --tower_devices="
-                f"{config.tower_devices} gives none here (devices: "
-                f"{[d.name for d in tf.config.list_logical_devices()]}); name two, e.g. "
-                "--tower_devices=/GPU:0,/GPU:1 (or --cpu_devices=2 "
-                "--tower_devices=/CPU:0,/CPU:1 to try it on a CPU)."
-            )
+    if not (isinstance(towers, tuple) or strategy_name == "towers"):
+        return towers  # "auto" or None: the model resolves it
     try:
-        return _build(config, meta, num_classes, towers, width_divisor)
-    except ValueError as e:
-        if not isinstance(towers, tuple):
-            raise
-        # A --tower_devices device this machine does not have: the model lists those it has.
+        resolved = resolve_tower_devices(towers)
+    except ValueError as e:  # a device this machine lacks: the message lists those it has
         raise ConfigError(f"--tower_devices={config.tower_devices}: {e}") from None
+    if strategy_name == "towers" and resolved is None:
+        raise ConfigError(
+            "--distribution_strategy=towers needs two devices, and --tower_devices="
+            f"{config.tower_devices} gives none here (devices: "
+            f"{[d.name for d in tf.config.list_logical_devices()]}); name two, e.g. "
+            "--tower_devices=/GPU:0,/GPU:1 (or --cpu_devices=2 "
+            "--tower_devices=/CPU:0,/CPU:1 to try it on a CPU)."
+        )
+    return towers
 
 
-def _build(config, meta, num_classes, towers, width_divisor):
+def build_model(config: TrainConfig, meta: dict, num_classes: int, strategy_name: str):
+    """The run's network: its options, the data's (or --init_from's) input scaling."""
+    towers = tower_pair(config, strategy_name)
     source = _source(config)
+    if source:  # --init_from: the source's input scaling, which its features expect
+        mean_rgb, std_rgb = source["mean_rgb"], source["std_rgb"]
+    else:
+        mean_rgb = meta["mean_rgb"]
+        std_rgb = constants.IMAGENET_STD_RGB if config.normalize_std else None
     return build_alexnet(
         num_classes,
         tower_devices=towers,
         **config.model.to_dict(),
-        # --init_from: the source's input scaling, which its features expect.
-        mean_rgb=source["mean_rgb"] if source else meta["mean_rgb"],
-        std_rgb=(
-            source["std_rgb"]
-            if source
-            else constants.IMAGENET_STD_RGB
-            if config.normalize_std
-            else None
-        ),
+        mean_rgb=mean_rgb,
+        std_rgb=std_rgb,
         pca_std=config.pca_std if config.pca_lighting else 0.0,
         eigval=meta["eigval"],
         eigvec=meta["eigvec"],
         seed=config.seed,
-        test_width_divisor=width_divisor,
     )
 
 
@@ -242,7 +242,7 @@ def _shard_policy(dataset, data_dir: str, split: str, workers: int):
     record."""
     options = tf.data.Options()
     policy = tf.data.experimental.AutoShardPolicy
-    enough = len(data.list_shards(data_dir, split)) >= workers
+    enough = data_dir is not None and len(data.list_shards(data_dir, split)) >= workers
     options.experimental_distribute.auto_shard_policy = policy.FILE if enough else policy.DATA
     return dataset.with_options(options)
 
@@ -306,11 +306,19 @@ def _name_the_bad_shard(config: TrainConfig, error: Exception) -> None:
     ) from error
 
 
-def _datasets(config: TrainConfig, workers: int, exclude: dict | None):
-    """(train, validation) datasets of global batches; train repeats forever."""
+def _datasets(config: TrainConfig, workers: int, scan: dict | None):
+    """(train, validation) datasets of global batches; train repeats forever. `scan`:
+    --skip_bad_records' scan, whose bad records the pipeline leaves out."""
+    exclude = None
+    if scan is not None:
+        from alexnet_tf.data.check import exclusions
+
+        exclude = exclusions(scan)
     private = config.private_threads or None
+    tfds = dict(tfds_name=config.tfds_name or None)
+    data_dir = config.data_dir or None
     train = data.train_dataset(
-        config.data_dir,
+        data_dir,
         config.batch_size,
         image_size=config.model.image_size,
         crop=config.crop,
@@ -322,30 +330,32 @@ def _datasets(config: TrainConfig, workers: int, exclude: dict | None):
         skip_errors=config.skip_bad_records,
         exclude=exclude,
         seed=config.seed,
+        **tfds,
     )
     val = data.eval_dataset(
-        config.data_dir,
+        data_dir,
         config.batch_size,
         crops=1,
         image_size=config.model.image_size,
         private_threads=private,
         skip_errors=config.skip_bad_records,
         exclude=exclude,
+        **tfds,
     )
     if config.validation_steps:
         val = val.take(config.validation_steps)
     if workers > 1:
-        train = _shard_policy(train, config.data_dir, "train", workers)
-        val = _shard_policy(val, config.data_dir, "validation", workers)
+        shards_dir = None if config.tfds_name else config.data_dir
+        train = _shard_policy(train, shards_dir, "train", workers)
+        val = _shard_policy(val, shards_dir, "validation", workers)
     return train, val
 
 
-def run(config: TrainConfig, *, test_width_divisor: int = 1) -> dict:
+def run(config: TrainConfig) -> dict:
     """Train as `config` says; returns the last epoch's logs.
 
     The precision is resolved here, once ("auto": by the machine; a resumed run keeps its
-    own), logged, recorded in train_config.json, and set for this run only.
-    test_width_divisor: the package's own tests only (see `AlexNet`)."""
+    own), logged, recorded in train_config.json, and set for this run only."""
     config = with_source_options(config)  # --init_from: the source's options (idempotent)
     try:
         choice = precision.resolve(config.mixed_precision, read_run_config(config.model_dir))
@@ -353,11 +363,57 @@ def run(config: TrainConfig, *, test_width_divisor: int = 1) -> dict:
         raise ConfigError(str(e)) from None
     logging.info("Precision: %s (%s)", choice.policy, choice.reason)
     with precision.policy_scope(choice.policy):
-        return _run(config, choice, test_width_divisor)
+        return _run(config, choice)
 
 
-def _run(config: TrainConfig, choice: precision.Choice, test_width_divisor: int) -> dict:
-    # -- devices and strategy (before any other TensorFlow work) --------------------------
+@dataclasses.dataclass(frozen=True)
+class _Role:
+    """This process's part in the run: only the chief writes the run's files."""
+
+    is_chief: bool
+    task_id: int
+    workers: int
+
+
+@dataclasses.dataclass(frozen=True)
+class _Sizes:
+    """What the data gives the run: classes, and steps and examples per epoch."""
+
+    num_classes: int
+    steps_per_epoch: int
+    num_validation: int
+
+
+def _run(config: TrainConfig, choice: precision.Choice) -> dict:
+    """The run's phases, in order; each takes and returns plain values."""
+    strategy, role = _devices(config)
+    meta, sizes = _data_sizes(config)
+    _write_run_files(config, choice, meta, sizes, role)
+    scan = _bad_records(config, role.is_chief) if config.skip_bad_records else None
+    train_ds, val_ds = _datasets(config, role.workers, scan)
+    lr_control = _lr_control(config, sizes.steps_per_epoch)
+    model = _compiled_model(config, meta, sizes.num_classes, strategy)
+    backup, step = _resume(config, model, lr_control, role, sizes.steps_per_epoch)
+    initial_epoch, done_in_epoch = divmod(step, sizes.steps_per_epoch)
+    if initial_epoch >= config.epochs:
+        logging.info("All %d epochs are done already (step %d).", config.epochs, step)
+        return {}
+    fit_args = dict(
+        validation_data=val_ds,
+        validation_steps=_validation_steps(config, scan, sizes),
+        callbacks=_callbacks(config, lr_control, backup, initial_epoch, role),
+        verbose=config.verbose,
+        shuffle=False,  # the dataset shuffles itself
+    )
+    try:
+        return _fit(model, train_ds, config, step, sizes.steps_per_epoch, fit_args)
+    except Exception as e:
+        _explain_failure(config, e)
+        raise
+
+
+def _devices(config: TrainConfig) -> tuple[tf.distribute.Strategy, _Role]:
+    """Logical devices and the strategy, before any other TensorFlow work."""
     if config.cpu_devices:
         split_cpu(config.cpu_devices)
     strategy = make_strategy(config.distribution_strategy)
@@ -369,8 +425,11 @@ def _run(config: TrainConfig, choice: precision.Choice, test_width_divisor: int)
         )
     is_chief, task_id = worker_role(strategy)
     keras.utils.set_random_seed(config.seed)
+    return strategy, _Role(is_chief, task_id, keras_internals.num_workers(strategy))
 
-    # -- data ---------------------------------------------------------------------------
+
+def _data_sizes(config: TrainConfig) -> tuple[dict, _Sizes]:
+    """The data's metadata (the demo data made first when asked and absent) and sizes."""
     if config.prepare_demo_data and not os.path.exists(
         os.path.join(config.data_dir, constants.METADATA_FILE)
     ):
@@ -378,38 +437,58 @@ def _run(config: TrainConfig, choice: precision.Choice, test_width_divisor: int)
 
         logging.info("Making the demo data set in %s (once; later runs reuse it)", config.data_dir)
         prepare_demo(config.data_dir)
-    meta = data.read_metadata(config.data_dir)
+    if config.tfds_name:
+        logging.info("Reading %s's DatasetInfo and pixel statistics", config.tfds_name)
+        try:
+            meta = data.tfds_metadata(config.tfds_name, config.data_dir or None)
+        except data.DataError as e:  # a set that is not there: the flag's value is wrong
+            raise ConfigError(f"--{e}") from None
+    else:
+        meta = data.read_metadata(config.data_dir)
     num_classes = config.num_classes or len(meta.get("classes", ()))
-    num_train = meta.get("num_examples", {}).get("train") or config.num_train_examples
+    counts = meta.get("num_examples", {})
+    num_train = counts.get("train") or config.num_train_examples
     steps_per_epoch = config.steps_per_epoch or num_train // config.batch_size
     if steps_per_epoch < 1 or num_classes < 1:
         raise ConfigError(
             f"--batch_size={config.batch_size} is larger than the {num_train} training "
             f"examples in --data_dir={config.data_dir}; use a smaller batch."
         )
+    return meta, _Sizes(num_classes, steps_per_epoch, counts.get("validation", 0))
+
+
+def _write_run_files(config, choice, meta: dict, sizes: _Sizes, role: _Role) -> None:
+    """train_config.json and classes.json, by the chief, after removing what an
+    interrupted run half-wrote."""
     os.makedirs(config.model_dir, exist_ok=True)
+    if not role.is_chief:
+        return
     run_dir = RunDir(config.model_dir)
-    if is_chief:
-        stale = remove_stale_temporaries(config.model_dir)
-        if stale:
-            logging.info("Removed files half-written by an interrupted run: %s", ", ".join(stale))
-        atomic_write_json(run_dir.config, {**config.to_dict(), **choice.as_record()})
-        classes = meta.get("classes") or [f"class_{i}" for i in range(num_classes)]
-        if len(classes) == num_classes:
-            atomic_write_json(
-                run_dir.classes, {"classes": classes, "names": meta.get("names", classes)}
-            )
-    workers = keras_internals.num_workers(strategy)
-    scan = _bad_records(config, is_chief) if config.skip_bad_records else None
-    exclude = None
-    if scan is not None:
-        from alexnet_tf.data.check import exclusions
+    stale = remove_stale_temporaries(config.model_dir)
+    if stale:
+        logging.info("Removed files half-written by an interrupted run: %s", ", ".join(stale))
+    statistics = {k: meta[k] for k in ("mean_rgb", "eigval", "eigvec") if k in meta}
+    if config.tfds_name:
+        statistics["from_tfds_train_images"] = meta["stats_from_images"]
+    record = {**config.to_dict(), **choice.as_record(), "data_statistics": statistics}
+    atomic_write_json(run_dir.config, record)
+    classes = meta.get("classes")
+    if classes and len(classes) == sizes.num_classes:
+        atomic_write_json(
+            run_dir.classes, {"classes": classes, "names": meta.get("names", classes)}
+        )
+    else:
+        logging.warning(
+            "No class list for the %d outputs in %s: %s is not written, and exports will "
+            "name the classes class_0 ... until it is.",
+            sizes.num_classes,
+            config.data_dir,
+            run_dir.classes,
+        )
 
-        exclude = exclusions(scan)
-    train_ds, val_ds = _datasets(config, workers, exclude)
 
-    # -- model and optimizer ------------------------------------------------------------
-    lr_control = LearningRateControl(
+def _lr_control(config: TrainConfig, steps_per_epoch: int) -> LearningRateControl:
+    return LearningRateControl(
         config.learning_rate,
         config.lr_schedule,
         config.lr_boundaries,
@@ -418,10 +497,13 @@ def _run(config: TrainConfig, choice: precision.Choice, test_width_divisor: int)
         warmup_steps=round(config.warmup_epochs * steps_per_epoch),
         total_steps=config.epochs * steps_per_epoch,
     )
+
+
+def _compiled_model(config: TrainConfig, meta: dict, num_classes: int, strategy):
+    """The network with --freeze applied, compiled with the paper's SGD and top-k errors,
+    its optimizer built (so a backup restores into every slot)."""
     with strategy.scope():
-        model = build_model(
-            config, meta, num_classes, config.distribution_strategy, test_width_divisor
-        )
+        model = build_model(config, meta, num_classes, config.distribution_strategy)
         _freeze(model, config.freeze)
         model.compile(
             optimizer=PaperSGD(
@@ -432,72 +514,86 @@ def _run(config: TrainConfig, choice: precision.Choice, test_width_divisor: int)
             jit_compile=config.jit_compile,
         )
         model.optimizer.build(model.trainable_variables)
+    return model
 
-    # -- resume ---------------------------------------------------------------------------
-    chief_backup = run_dir.backup
-    own_backup = chief_backup if is_chief else run_dir.worker_backup(task_id)
+
+def _resume(config, model, lr_control, role: _Role, steps_per_epoch: int) -> tuple:
+    """(the backup callback, the step restored from the newest backup: 0 for a new run,
+    which starts from --init_from when given)."""
+    run_dir = RunDir(config.model_dir)
     backup = StepBackup(
-        own_backup,
+        run_dir.backup if role.is_chief else run_dir.worker_backup(role.task_id),
         config.backup_every_steps,
         {"lr_best": lr_control.best, "lr_wait": lr_control.wait},
-        read_directory=chief_backup,
+        read_directory=run_dir.backup,
     )
     step = backup.restore(model)
     if not step and config.init_from:
         start_from(model, config)
-    initial_epoch, done_in_epoch = divmod(step, steps_per_epoch)
     if step:
+        epoch, done = divmod(step, steps_per_epoch)
         logging.info(
             "Resuming at step %d: epoch %d, %d of its %d steps done",
             step,
-            initial_epoch + 1,
-            done_in_epoch,
+            epoch + 1,
+            done,
             steps_per_epoch,
         )
-    if initial_epoch >= config.epochs:
-        logging.info("All %d epochs are done already (step %d).", config.epochs, step)
-        return {}
+    return backup, step
 
-    # -- fit ----------------------------------------------------------------------------
-    log_dir = run_dir.logs
+
+def _callbacks(config, lr_control, backup, initial_epoch: int, role: _Role) -> list:
+    log_dir = RunDir(config.model_dir).logs
     callbacks = [
         lr_control,  # first: the epoch's logs get the learning rate
         StopOnNaN(),  # before the backup: a NaN step is never saved
-        History(config.model_dir, initial_epoch, write=is_chief),
-        ModelFiles(config.model_dir, MONITOR, write=is_chief),
-        backup,  # last at epoch end: the backup covers what the files above record
+        History(config.model_dir, initial_epoch, write=role.is_chief),
+        ModelFiles(config.model_dir, MONITOR, write=role.is_chief),
     ]
-    if is_chief:
-        callbacks[4:4] = [
+    if role.is_chief:
+        callbacks += [
             keras.callbacks.TensorBoard(log_dir, update_freq="epoch"),
             FilterImages(log_dir),
         ]
-    num_val = _usable(scan, "validation") or meta.get("num_examples", {}).get("validation", 0)
-    validation_steps = config.validation_steps or (-(-num_val // config.batch_size) or None)
-    fit_args = dict(
-        validation_data=val_ds,
-        validation_steps=validation_steps,
-        callbacks=callbacks,
-        verbose=config.verbose,
-        shuffle=False,  # the dataset shuffles itself
-    )
-    try:
-        return _fit(
-            model, train_ds, config, initial_epoch, done_in_epoch, steps_per_epoch, fit_args
-        )
-    except Exception as e:
-        if _is_disk_full(e):
-            raise _disk_full(config, e) from e
-        if config.distribution_strategy == "multi_worker_mirrored" and isinstance(e, PEER_LOST):
-            raise _worker_lost(config, e) from e
-        # The errors a bad record raises (reader checksum, parse, decode, label).
-        input_failed = isinstance(e, (tf.errors.DataLossError, tf.errors.InvalidArgumentError))
-        if input_failed and not config.skip_bad_records:
-            _name_the_bad_shard(config, e)
-        raise
+    return callbacks + [backup]  # last at epoch end: it covers what the files above record
 
 
-def _fit(model, train_ds, config, initial_epoch, done_in_epoch, steps_per_epoch, fit_args):
+def _validation_steps(config: TrainConfig, scan: dict | None, sizes: _Sizes) -> int | None:
+    num_val = _usable(scan, "validation") or sizes.num_validation
+    return config.validation_steps or (-(-num_val // config.batch_size) or None)
+
+
+def _explain_failure(config: TrainConfig, error: Exception) -> None:
+    """Raise the error that explains a failed fit, when there is one: a full disk, a lost
+    worker, or a bad record (the shards are scanned only when the error came from reading,
+    decoding or labelling a record)."""
+    if _is_disk_full(error):
+        raise _disk_full(config, error) from error
+    if config.distribution_strategy == "multi_worker_mirrored" and isinstance(error, PEER_LOST):
+        raise _worker_lost(config, error) from error
+    if not config.skip_bad_records and from_a_record(error):
+        _name_the_bad_shard(config, error)
+
+
+# How TensorFlow reports an error raised while a record was read or decoded: the input
+# pipeline's node (Keras fetches batches inside its train function), or the loss's own
+# check of a label out of range.
+_RECORD_ERROR_MARKS = ("IteratorGetNext", "Received a label value of")
+
+
+def from_a_record(error: BaseException) -> bool:
+    """Did `error` come from reading, decoding or labelling a training record?"""
+    if isinstance(error, tf.errors.DataLossError):  # a reader's checksum or length
+        return True
+    if not isinstance(error, tf.errors.InvalidArgumentError):
+        return False
+    text = getattr(error, "message", "") or str(error)
+    return any(mark in text for mark in _RECORD_ERROR_MARKS)
+
+
+def _fit(model, train_ds, config: TrainConfig, step: int, steps_per_epoch: int, fit_args):
+    """model.fit from `step`: the rest of an interrupted epoch first, then the others."""
+    initial_epoch, done_in_epoch = divmod(step, steps_per_epoch)
     logs = {}
     if done_in_epoch:  # the rest of the interrupted epoch
         h = model.fit(

@@ -31,30 +31,34 @@ from alexnet_tf import cli, options
 FLAGS = flags.FLAGS
 MODES = ("train", "input", "end_to_end", "serve", "convert", "layout", "lrn")
 
-flags.DEFINE_integer("batch_size", 64, "Images per step.")
-flags.DEFINE_integer("steps", 10, "Timed steps (after warm-up).")
-flags.DEFINE_integer("warmup_steps", 3, "Untimed steps first (tracing, allocation).")
-flags.DEFINE_integer("num_classes", 1000, "Classes of fc8.")
-flags.DEFINE_enum("architecture", "two_tower", options.ARCHITECTURES, "Model variant.")
-flags.DEFINE_enum(
-    "baseline",
-    None,
-    ["grouped_conv"],
-    "train: time this naive formulation instead (Keras Conv2D(groups=2) towers, same parameters).",
-)
-flags.DEFINE_boolean("jit_compile", False, "Compile the train step with XLA.")
-cli.define_precision_flag()  # one invocation measures one precision
-flags.DEFINE_integer("intra_op_threads", 0, "TF intra-op threads (0: TF's default).")
-flags.DEFINE_integer("inter_op_threads", 0, "TF inter-op threads (0: TF's default).")
-flags.DEFINE_integer(
-    "matmul_size", 4096, "train: n of the n x n matmul timed for scale (0 skips it)."
-)
-flags.DEFINE_string("data_dir", None, "input, end_to_end: TFRecords (default: demo data).")
-flags.DEFINE_integer("private_threads", 0, "input: tf.data private thread pool (0: shared).")
-flags.DEFINE_integer("num_images", 400, "convert: JPEGs to generate and convert.")
-flags.DEFINE_integer("num_workers", 0, "convert: largest worker count (0: all cores).")
-flags.DEFINE_boolean("profile", False, "Write a TensorBoard profiler trace of timed steps.")
-flags.DEFINE_string("profile_dir", os.path.join("runs", "profile"), "Where --profile writes.")
+
+def define_flags() -> None:
+    """The benchmark command's flags (defined when it runs: importing defines none)."""
+    flags.DEFINE_integer("batch_size", 64, "Images per step.")
+    flags.DEFINE_integer("steps", 10, "Timed steps (after warm-up).")
+    flags.DEFINE_integer("warmup_steps", 3, "Untimed steps first (tracing, allocation).")
+    flags.DEFINE_integer("num_classes", 1000, "Classes of fc8.")
+    flags.DEFINE_enum("architecture", "two_tower", options.ARCHITECTURES, "Model variant.")
+    flags.DEFINE_enum(
+        "baseline",
+        None,
+        ["grouped_conv"],
+        "train: time this naive formulation instead (Keras Conv2D(groups=2) towers, same "
+        "parameters).",
+    )
+    flags.DEFINE_boolean("jit_compile", False, "Compile the train step with XLA.")
+    cli.define_precision_flag()  # one invocation measures one precision
+    flags.DEFINE_integer("intra_op_threads", 0, "TF intra-op threads (0: TF's default).")
+    flags.DEFINE_integer("inter_op_threads", 0, "TF inter-op threads (0: TF's default).")
+    flags.DEFINE_integer(
+        "matmul_size", 4096, "train: n of the n x n matmul timed for scale (0 skips it)."
+    )
+    flags.DEFINE_string("data_dir", None, "input, end_to_end: TFRecords (default: demo data).")
+    flags.DEFINE_integer("private_threads", 0, "input: tf.data private thread pool (0: shared).")
+    flags.DEFINE_integer("num_images", 400, "convert: JPEGs to generate and convert.")
+    flags.DEFINE_integer("num_workers", 0, "convert: largest worker count (0: all cores).")
+    flags.DEFINE_boolean("profile", False, "Write a TensorBoard profiler trace of timed steps.")
+    flags.DEFINE_string("profile_dir", os.path.join("runs", "profile"), "Where --profile writes.")
 
 
 def bench_from_flags(policy: str):
@@ -118,4 +122,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    cli.run(main, "benchmark")
+    cli.run(main, "benchmark", define_flags)

@@ -13,8 +13,12 @@ from absl import flags
 from alexnet_tf import cli, constants
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("data_dir", None, "TFRecords to check.")
-flags.DEFINE_enum("split", "all", ["all", *constants.SPLITS], "Split to check.")
+
+
+def define_flags() -> None:
+    """The check_data command's flags (defined when it runs: importing defines none)."""
+    flags.DEFINE_string("data_dir", None, "TFRecords to check.")
+    flags.DEFINE_enum("split", "all", ["all", *constants.SPLITS], "Split to check.")
 
 
 def main(argv):
@@ -34,4 +38,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    cli.run(main, "check_data")
+    cli.run(main, "check_data", define_flags)

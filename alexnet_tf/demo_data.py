@@ -16,7 +16,11 @@ from absl import flags
 from alexnet_tf import cli
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("output_dir", "data/demo", "Where raw images and TFRecords go.")
+
+
+def define_flags() -> None:
+    """The demo_data command's flags (defined when it runs: importing defines none)."""
+    flags.DEFINE_string("output_dir", "data/demo", "Where raw images and TFRecords go.")
 
 
 def main(argv):
@@ -28,4 +32,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    cli.run(main, "demo_data")
+    cli.run(main, "demo_data", define_flags)

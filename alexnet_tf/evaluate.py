@@ -18,14 +18,28 @@ from alexnet_tf import cli
 from alexnet_tf.rundir import RunDir
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("model_dir", None, "The training run's --model_dir.")
-flags.DEFINE_string("data_dir", None, "TFRecords (default: the run's --data_dir).")
-flags.DEFINE_enum("split", "validation", ["validation", "train"], "Split to evaluate.")
-flags.DEFINE_integer("crops", 1, "1: centre crop; 10: the paper's ten views (section 4.1).")
-flags.DEFINE_integer("batch_size", 64, "Images per batch (x10 views with --crops=10).")
-flags.DEFINE_string("checkpoint", "best", "best | latest | path to a .keras file.")
-flags.DEFINE_boolean("per_class", False, "Also report top-1 accuracy per class.")
-cli.define_precision_flag()
+
+
+def define_flags() -> None:
+    """The evaluate command's flags (defined when it runs: importing defines none)."""
+    flags.DEFINE_string("model_dir", None, "The training run's --model_dir.")
+    flags.DEFINE_string(
+        "data_dir",
+        None,
+        "TFRecords, or with --tfds_name TFDS's data dir (default: the run's own data).",
+    )
+    flags.DEFINE_string(
+        "tfds_name",
+        None,
+        "A prepared TFDS data set; its validation split, or its test split where it has "
+        "none (default: the run's, when it trained on one).",
+    )
+    flags.DEFINE_enum("split", "validation", ["validation", "train"], "Split to evaluate.")
+    flags.DEFINE_integer("crops", 1, "1: centre crop; 10: the paper's ten views (section 4.1).")
+    flags.DEFINE_integer("batch_size", 64, "Images per batch (x10 views with --crops=10).")
+    flags.DEFINE_string("checkpoint", "best", "best | latest | path to a .keras file.")
+    flags.DEFINE_boolean("per_class", False, "Also report top-1 accuracy per class.")
+    cli.define_precision_flag()
 
 
 def main(argv):
@@ -40,9 +54,13 @@ def main(argv):
     from alexnet_tf.files import atomic_write_json
     from alexnet_tf.inference import saving
     from alexnet_tf.inference.evaluate import evaluate
+    from alexnet_tf.keras_file import ModelFileError
 
     try:
-        data_dir = FLAGS.data_dir or saving.run_data_dir(FLAGS.model_dir)
+        if FLAGS.data_dir or FLAGS.tfds_name:
+            data_dir, tfds_name = FLAGS.data_dir, FLAGS.tfds_name
+        else:
+            data_dir, tfds_name = saving.run_data_source(FLAGS.model_dir)
         path = saving.resolve_checkpoint(FLAGS.model_dir, FLAGS.checkpoint)
         choice = cli.resolve_precision()
         model = saving.load_for_inference(path, choice.policy)
@@ -52,8 +70,9 @@ def main(argv):
             FLAGS.crops,
             FLAGS.split,
             image_size=model.input.shape[1],
+            tfds_name=tfds_name,
         )
-    except (FileNotFoundError, ValueError) as e:  # DataError is a ValueError
+    except (FileNotFoundError, data.DataError, ModelFileError) as e:
         cli.usage_error(str(e))
     result = evaluate(model, dataset, FLAGS.crops, FLAGS.per_class)
     result["checkpoint"] = os.path.basename(path)
@@ -68,4 +87,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    cli.run(main, "evaluate")
+    cli.run(main, "evaluate", define_flags)

@@ -16,18 +16,21 @@ from absl import flags
 from alexnet_tf import cli
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("model_dir", None, "The training run's --model_dir.")
-flags.DEFINE_string("export_dir", None, "BASE/NAME: versions go in BASE/NAME/<N>/.")
-flags.DEFINE_integer("version", None, "Version number (default: the next one).")
-flags.DEFINE_string("checkpoint", "best", "best | latest | path to a .keras file.")
-flags.DEFINE_string("model_name", None, "Name for the warm-up requests (default: NAME).")
-flags.DEFINE_enum(
-    "mixed_precision",
-    "float32",
-    ["float32", "mixed_bfloat16"],
-    "float32 (the default: what every TF Serving build runs) or mixed_bfloat16 (servers "
-    "with bfloat16 units); inputs and outputs are the same either way.",
-)
+
+
+def define_flags() -> None:
+    """The export command's flags (defined when it runs: importing defines none)."""
+    flags.DEFINE_string("model_dir", None, "The training run's --model_dir.")
+    flags.DEFINE_string("export_dir", None, "BASE/NAME: versions go in BASE/NAME/<N>/.")
+    flags.DEFINE_integer("version", None, "Version number (default: the next one).")
+    flags.DEFINE_string("checkpoint", "best", "best | latest | path to a .keras file.")
+    flags.DEFINE_string("model_name", None, "Name for the warm-up requests (default: NAME).")
+    cli.define_precision_flag(
+        "float32 (the default: what every TF Serving build runs) or mixed_bfloat16 (servers "
+        "with bfloat16 units); inputs and outputs are the same either way.",
+        "float32",
+        ["float32", "mixed_bfloat16"],
+    )
 
 
 def main(argv):
@@ -35,7 +38,8 @@ def main(argv):
     cli.require("model_dir", "export_dir")
     if not os.path.isdir(FLAGS.model_dir):
         cli.usage_error(f"--model_dir={FLAGS.model_dir} does not exist.")
-    from alexnet_tf.inference.export import export
+    from alexnet_tf.inference.export import ExportError, export
+    from alexnet_tf.keras_file import ModelFileError
 
     try:
         final = export(
@@ -46,10 +50,10 @@ def main(argv):
             FLAGS.model_name,
             FLAGS.mixed_precision,
         )
-    except (FileNotFoundError, FileExistsError, ValueError) as e:
+    except (FileNotFoundError, FileExistsError, ExportError, ModelFileError) as e:
         cli.usage_error(str(e))
     print(f"exported {final}")
 
 
 if __name__ == "__main__":
-    cli.run(main, "export")
+    cli.run(main, "export", define_flags)

@@ -19,13 +19,19 @@ from absl import flags
 from alexnet_tf import cli
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("onnx", None, "An ONNX file of bvlc_alexnet (the ONNX model zoo's).")
-flags.DEFINE_string("npy", None, "caffe-tensorflow's bvlc_alexnet.npy.")
-flags.DEFINE_string("model_dir", None, "Where the model directory is written.")
-flags.DEFINE_string("names_file", None, "Lines 'SYNSET<TAB>name' (ImageNet's synset_words.txt).")
-flags.DEFINE_list(
-    "mean_rgb", None, "The pixel mean the model subtracts, R,G,B (default: Caffe's ImageNet)."
-)
+
+
+def define_flags() -> None:
+    """The import_weights command's flags (defined when it runs: importing defines none)."""
+    flags.DEFINE_string("onnx", None, "An ONNX file of bvlc_alexnet (the ONNX model zoo's).")
+    flags.DEFINE_string("npy", None, "caffe-tensorflow's bvlc_alexnet.npy.")
+    flags.DEFINE_string("model_dir", None, "Where the model directory is written.")
+    flags.DEFINE_string(
+        "names_file", None, "Lines 'SYNSET<TAB>name' (ImageNet's synset_words.txt)."
+    )
+    flags.DEFINE_list(
+        "mean_rgb", None, "The pixel mean the model subtracts, R,G,B (default: Caffe's ImageNet)."
+    )
 
 
 def main(argv):
@@ -58,4 +64,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    cli.run(main, "import_weights")
+    cli.run(main, "import_weights", define_flags)

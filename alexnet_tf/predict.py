@@ -18,10 +18,14 @@ from absl import flags
 from alexnet_tf import cli
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("model", None, "Export directory, version directory, or model_dir.")
-flags.DEFINE_boolean("json", False, "One JSON document on stdout instead of text.")
-flags.DEFINE_string("checkpoint", "best", "For a model_dir: best | latest | a .keras path.")
-cli.define_precision_flag()  # for a model_dir; an export computes as it was exported
+
+
+def define_flags() -> None:
+    """The predict command's flags (defined when it runs: importing defines none)."""
+    flags.DEFINE_string("model", None, "Export directory, version directory, or model_dir.")
+    flags.DEFINE_boolean("json", False, "One JSON document on stdout instead of text.")
+    flags.DEFINE_string("checkpoint", "best", "For a model_dir: best | latest | a .keras path.")
+    cli.define_precision_flag()  # for a model_dir; an export computes as it was exported
 
 
 def main(argv):
@@ -29,11 +33,12 @@ def main(argv):
     if not FLAGS.model or not paths:
         cli.usage_error("give --model=DIR and at least one image file.")
     from alexnet_tf.inference.predict import load_predictor, predict_files
+    from alexnet_tf.keras_file import ModelFileError
 
     try:
         policy = cli.resolve_precision().policy
         predictor = load_predictor(FLAGS.model, FLAGS.checkpoint, policy)
-    except (FileNotFoundError, ValueError) as e:
+    except (FileNotFoundError, ModelFileError) as e:
         cli.usage_error(str(e))
     results = predict_files(predictor, paths)
     if FLAGS.json:
@@ -50,4 +55,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    cli.run(main, "predict")
+    cli.run(main, "predict", define_flags)

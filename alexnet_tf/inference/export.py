@@ -27,6 +27,10 @@ from alexnet_tf.rundir import ExportBase
 EXPORT_POLICIES = ("float32", "mixed_bfloat16")
 
 
+class ExportError(ValueError):
+    """An export that cannot be made as asked; the message names the argument."""
+
+
 def _warmup_jpeg() -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (256, 256), (128, 100, 80)).save(buf, "JPEG", quality=90)
@@ -60,14 +64,14 @@ def export(
     TF Serving build runs) or mixed_bfloat16 (for servers with bfloat16 units); either
     way the signatures take the same inputs and return float32 probabilities."""
     if policy not in EXPORT_POLICIES:
-        raise ValueError(
+        raise ExportError(
             f"--mixed_precision must be one of {', '.join(EXPORT_POLICIES)}. Received: {policy}"
         )
     base = ExportBase(export_dir)
     path = saving.resolve_checkpoint(model_dir, checkpoint)
     version = version or base.next_version()
     if version < 1:
-        raise ValueError(f"--version must be >= 1. Received: {version}")
+        raise ExportError(f"--version must be >= 1. Received: {version}")
     final = base.version(version)
     if os.path.exists(final):
         raise FileExistsError(
@@ -76,12 +80,12 @@ def export(
         )
     model = saving.load_for_inference(path, policy)
     ids, names = saving.read_class_list(model_dir, model.output.shape[-1])
-    module = ServingModule(model, ids, names)
     os.makedirs(export_dir, exist_ok=True)
     tmp = base.temporary(version)
     shutil.rmtree(tmp, ignore_errors=True)
     try:
-        tf.saved_model.save(module, tmp, signatures=module.signatures())
+        with ServingModule(model, ids, names) as module:
+            tf.saved_model.save(module, tmp, signatures=module.signatures())
         os.makedirs(os.path.join(tmp, ExportBase.ASSETS_EXTRA))
         name = model_name or os.path.basename(os.path.normpath(export_dir))
         write_warmup(os.path.join(tmp, ExportBase.ASSETS_EXTRA, ExportBase.WARMUP), name)

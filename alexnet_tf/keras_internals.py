@@ -17,6 +17,9 @@ Why each is needed:
   reduce cannot take across workers.
 - `num_workers`: how many workers a strategy spans (`strategy.extended._num_workers`);
   the public API says only how many replicas.
+- `variable_index`: the slot of a variable in an optimizer's per-variable state (its
+  momentum), as Keras' own SGD finds it (`Optimizer._get_variable_index`); the paper's
+  update (`model.optimizer.PaperSGD`) needs it to read that variable's momentum.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ HOOKS = (
     "keras.src.losses.loss.unscale_loss_for_distribution",
     "keras EpochIterator: yields (begin, end, iterator) and has reset()",
     "tf.distribute.MultiWorkerMirroredStrategy().extended._num_workers",
+    "keras.optimizers.Optimizer._get_variable_index",
 )
 
 
@@ -98,3 +102,8 @@ def first_batch(epoch_iterator):
 def num_workers(strategy: tf.distribute.Strategy) -> int:
     """Workers the strategy spans (1 for single-machine strategies)."""
     return getattr(strategy.extended, "_num_workers", 1)
+
+
+def variable_index(optimizer: keras.optimizers.Optimizer, variable) -> int:
+    """The index of `variable`'s slots (e.g. `optimizer.momentums[i]`) in `optimizer`."""
+    return optimizer._get_variable_index(variable)

@@ -91,6 +91,15 @@ def check_num_workers():
     assert r.stdout.split()[-2:] == ["1", "1"], r.stdout
 
 
+def check_variable_index():
+    variables = [keras.Variable(np.zeros(2)), keras.Variable(np.zeros(3))]
+    optimizer = keras.optimizers.SGD(momentum=0.9)
+    optimizer.build(variables)
+    indices = [keras_internals.variable_index(optimizer, v) for v in variables]
+    assert indices == [0, 1]
+    assert [tuple(optimizer.momentums[i].shape) for i in indices] == [(2,), (3,)]
+
+
 CHECKS = dict(
     zip(
         keras_internals.HOOKS,
@@ -103,6 +112,7 @@ CHECKS = dict(
             check_unscale_loss,
             check_epoch_iterator,
             check_num_workers,
+            check_variable_index,
         ],
         strict=True,
     )

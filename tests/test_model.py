@@ -87,9 +87,11 @@ def test_plain_pooling_keeps_the_shapes():
 
 
 def _sources(model, layer_name):
-    """Names of the layers whose outputs feed `layer_name`."""
-    node = model.get_layer(layer_name)._inbound_nodes[0]
-    return sorted(t._keras_history.operation.name for t in node.input_tensors)
+    """Names of the layers whose outputs feed `layer_name` (matched by the tensors
+    themselves: `layer.input` is the tensor, or list of tensors, the layer was called on)."""
+    inputs = model.get_layer(layer_name).input
+    inputs = inputs if isinstance(inputs, list) else [inputs]
+    return sorted(layer.name for layer in model.layers if any(layer.output is t for t in inputs))
 
 
 def test_tower_wiring(paper_model):

@@ -18,6 +18,7 @@ from alexnet_tf.data.pipeline import (
     metadata_file,
     read_metadata,
     small_images,
+    tfds_metadata,
     train_dataset,
 )
 
@@ -30,5 +31,6 @@ __all__ = [
     "metadata_file",
     "read_metadata",
     "small_images",
+    "tfds_metadata",
     "train_dataset",
 ]

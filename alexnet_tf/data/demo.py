@@ -17,6 +17,8 @@ import os
 import numpy as np
 from PIL import Image, ImageDraw
 
+from alexnet_tf.files import replacing
+
 CLASSES = ("circle", "square", "triangle", "cross", "ring", "star")
 NAMES = {
     "circle": "filled circle",
@@ -109,8 +111,8 @@ def write_raw(
             os.makedirs(folder, exist_ok=True)
             for i in range(per_class):
                 path = os.path.join(folder, f"{shape}_{i:05d}.jpg")
-                draw_image(shape, rng).save(path + ".tmp", "JPEG", quality=90)
-                os.replace(path + ".tmp", path)
+                with replacing(path) as tmp:
+                    draw_image(shape, rng).save(tmp, "JPEG", quality=90)
     with open(os.path.join(output_dir, "names.txt"), "w", encoding="utf-8") as f:
         f.writelines(f"{c}\t{NAMES[c]}\n" for c in CLASSES)
     return output_dir

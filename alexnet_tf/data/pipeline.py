@@ -146,19 +146,89 @@ def _options(private_threads: int | None) -> tf.data.Options:
     return options
 
 
+# Pixels of the training split that a TFDS set's mean and PCA lighting are taken from.
+TFDS_STATS_SAMPLE = 1000
+
+
+def tfds_info(name: str, data_dir: str | None):
+    """The DatasetInfo of a TFDS data set prepared in `data_dir` (TFDS's own data dir when
+    None); DataError when it is not there. Nothing is downloaded."""
+    import tensorflow_datasets as tfds
+
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+    except Exception as e:  # noqa: BLE001 - TFDS raises several types for "not found"
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise DataError(
+            f"tfds_name={name}: no such TFDS data set in data_dir={data_dir} ({first})."
+        ) from None
+    if not builder.info.splits or "train" not in builder.info.splits:
+        raise DataError(
+            f"tfds_name={name} is not prepared in data_dir={data_dir} (no train split "
+            "there); prepare it with TFDS first (e.g. tfds.builder(NAME, data_dir=DIR)"
+            ".download_and_prepare()): nothing is downloaded here."
+        )
+    return builder.info
+
+
+def tfds_split(info, split: str) -> str:
+    """The TFDS split for `split`: "train" as it is; "validation" is the set's own
+    validation split, or its test split where it has none (CIFAR-10, MNIST)."""
+    if split == "train" or split in info.splits:
+        return split
+    if split == "validation" and "test" in info.splits:
+        return "test"
+    raise DataError(
+        f"tfds_name={info.name} has no {split} split (it has {', '.join(info.splits)})."
+    )
+
+
+def tfds_metadata(name: str, data_dir: str | None, sample: int = TFDS_STATS_SAMPLE) -> dict:
+    """What metadata.json says of our TFRecords, for a TFDS set: classes and their names
+    and the split sizes (its DatasetInfo), and the mean pixel and RGB eigen-decomposition
+    of the first `sample` training images (`tfrecords.pixel_statistics`' units)."""
+    import numpy as np
+
+    info = tfds_info(name, data_dir)
+    _, label_key = info.supervised_keys
+    names = list(info.features[label_key].names)
+    total, outer, count = np.zeros(3), np.zeros((3, 3)), 0
+    ds, parse = _examples(data_dir, "train", None, False, None, CYCLE_LENGTH, name, None)
+    for image_bytes, _ in ds.take(sample).map(parse).as_numpy_iterator():
+        px = tf.io.decode_image(image_bytes, channels=3).numpy().reshape(-1, 3) / 255.0
+        total, outer, count = total + px.sum(0), outer + px.T @ px, count + len(px)
+    mean = total / count
+    eigval, eigvec = np.linalg.eigh(outer / count - np.outer(mean, mean))
+    order = np.argsort(eigval)[::-1]
+    return {
+        "tfds_name": name,
+        "classes": names,
+        "names": names,
+        "num_examples": {
+            "train": info.splits["train"].num_examples,
+            "validation": info.splits[tfds_split(info, "validation")].num_examples,
+        },
+        "mean_rgb": (mean * 255.0).round(4).tolist(),
+        "eigval": np.clip(eigval[order], 0, None).round(8).tolist(),
+        "eigvec": eigvec[:, order].round(6).tolist(),
+        "stats_from_images": min(sample, info.splits["train"].num_examples),
+    }
+
+
 def _tfds_examples(name, split, data_dir, input_context, shuffle, seed):
     """A TFDS image-classification data set as (JPEG/PNG bytes, label) pairs, undecoded,
     so the same fused crop applies."""
     import tensorflow_datasets as tfds
 
-    tfds_split = {"train": "train", "validation": "validation"}[split]
+    info = tfds_info(name, data_dir)
+    image_key, _ = info.supervised_keys
     ds = tfds.load(
         name,
-        split=tfds_split,
+        split=tfds_split(info, split),
         data_dir=data_dir,
         shuffle_files=shuffle,
         as_supervised=True,
-        decoders={"image": tfds.decode.SkipDecoding()},
+        decoders={image_key: tfds.decode.SkipDecoding()},
         read_config=tfds.ReadConfig(input_context=input_context, shuffle_seed=seed),
         download=False,
     )

@@ -28,7 +28,7 @@ from PIL import Image, ImageOps
 from alexnet_tf import constants
 from alexnet_tf.constants import RESIZE
 from alexnet_tf.data import schema
-from alexnet_tf.files import atomic_write_json, remove_stale_temporaries, temporary_name
+from alexnet_tf.files import atomic_write_json, remove_stale_temporaries, replacing
 
 JPEG_QUALITY = 90  # re-encoding quality for resized or converted images
 # Larger images are refused unread: a decompression bomb claims billions of pixels.
@@ -122,6 +122,18 @@ def _subdirs(path: str) -> list[str]:
     )
 
 
+def names_from_lines(lines, classes) -> list[str]:
+    """Readable names for `classes` from lines "SYNSET<TAB>name" (or "SYNSET name", as
+    ImageNet's synset_words.txt has them); a class no line names keeps its id."""
+    names = list(classes)
+    index = {c: i for i, c in enumerate(classes)}
+    for line in lines:
+        synset, _, text = line.strip().partition("\t" if "\t" in line else " ")
+        if synset in index and text.strip():
+            names[index[synset]] = text.strip()
+    return names
+
+
 def discover(
     input_dir: str,
     validation_labels: str | None = None,
@@ -157,12 +169,11 @@ def discover(
     if len(set(classes)) != len(classes):
         raise ConversionError("--synsets_file lists a class more than once.")
     index = {c: i for i, c in enumerate(classes)}
-    names = list(classes)
-    if names_file:
-        for line in _read_lines(names_file, "names_file"):
-            synset, _, text = line.partition("\t") if "\t" in line else line.partition(" ")
-            if synset in index:
-                names[index[synset]] = text.strip() or synset
+    names = (
+        names_from_lines(_read_lines(names_file, "names_file"), classes)
+        if names_file
+        else list(classes)
+    )
 
     items: dict = {}
     for split in present:
@@ -332,10 +343,9 @@ def convert_shard(task: ShardTask) -> dict:
     import tensorflow as tf
 
     final = os.path.join(task.output_dir, task.name)
-    tmp = temporary_name(final)
     written, converted, skipped = 0, [], []
     pixel_sum, outer_sum, pixel_count = np.zeros(3), np.zeros((3, 3)), 0
-    with tf.io.TFRecordWriter(tmp) as writer:
+    with replacing(final) as tmp, tf.io.TFRecordWriter(tmp) as writer:
         for rel, label in task.items:
             path = os.path.join(task.input_dir, rel)
             try:
@@ -368,7 +378,6 @@ def convert_shard(task: ShardTask) -> dict:
                 pixel_sum += px.sum(0)
                 outer_sum += px.T @ px
                 pixel_count += len(px)
-    os.replace(tmp, final)
     info = {
         "shard": task.name,
         "written": written,

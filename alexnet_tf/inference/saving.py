@@ -4,9 +4,10 @@ class list that names their outputs."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 
-from alexnet_tf import precision
+from alexnet_tf import constants, precision
 from alexnet_tf.data import pipeline
 from alexnet_tf.keras_file import saved_config
 from alexnet_tf.model import AlexNet
@@ -39,6 +40,15 @@ def load_for_inference(path: str, policy: str = "float32") -> AlexNet:
     return model
 
 
+def run_data_source(model_dir: str) -> tuple[str | None, str | None]:
+    """(data_dir, tfds_name) a training run in `model_dir` read: TFRecords in data_dir
+    (tfds_name None), or a TFDS set prepared in data_dir (None: TFDS's default dir)."""
+    config = read_run_config(model_dir) or {}
+    if config.get("tfds_name"):
+        return config.get("data_dir") or None, config["tfds_name"]
+    return run_data_dir(model_dir), None
+
+
 def run_data_dir(model_dir: str) -> str:
     """The --data_dir a training run in `model_dir` used (from its train_config.json)."""
     config = read_run_config(model_dir)
@@ -51,7 +61,7 @@ def run_data_dir(model_dir: str) -> str:
 
 def read_class_list(model_dir: str, num_classes: int) -> tuple[list[str], list[str]]:
     """(class ids, names) of the run in `model_dir`: its classes.json, else the training
-    data's metadata.json; numbered placeholders when neither is there."""
+    data's metadata.json; numbered placeholders, with a warning, when neither is there."""
 
     def own():
         with open(RunDir(model_dir).classes, encoding="utf-8") as f:
@@ -66,4 +76,14 @@ def read_class_list(model_dir: str, num_classes: int) -> tuple[list[str], list[s
         if len(ids) == num_classes:
             return list(ids), list(names)
     ids = [f"class_{i}" for i in range(num_classes)]
+    logging.warning(
+        "No list of %d class names for %s: neither %s nor the training data's %s has one, "
+        "so the outputs are named class_0 ... class_%d. Write classes.json "
+        '({"classes": [...], "names": [...]}, in output order) to name them.',
+        num_classes,
+        model_dir,
+        RunDir(model_dir).classes,
+        constants.METADATA_FILE,
+        num_classes - 1,
+    )
     return ids, list(ids)

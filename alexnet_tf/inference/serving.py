@@ -97,13 +97,15 @@ class ServingModule(tf.Module):
                 f"{model.output.shape[-1]} outputs"
             )
         self.model = model
-        self._dir = tempfile.mkdtemp(prefix="alexnet_classes_")
-        # Assets: copied into the SavedModel's assets/ and read back when it is loaded.
+        # Assets: copied into the SavedModel's assets/ when it is saved and read back when
+        # it is loaded. Their source files live until `close()` (or the module's end).
+        self._asset_dir = tempfile.TemporaryDirectory(prefix="alexnet_classes_")
+        directory = self._asset_dir.name
         self.class_ids_file = tf.saved_model.Asset(
-            _write_lines(self._dir, ExportBase.CLASS_IDS, class_ids)
+            _write_lines(directory, ExportBase.CLASS_IDS, class_ids)
         )
         self.class_names_file = tf.saved_model.Asset(
-            _write_lines(self._dir, ExportBase.CLASS_NAMES, class_names)
+            _write_lines(directory, ExportBase.CLASS_NAMES, class_names)
         )
         self.ids_table = self._table(self.class_ids_file)
         self.names_table = self._table(self.class_names_file)
@@ -157,6 +159,17 @@ class ServingModule(tf.Module):
         """predict_images: RGB crops of the model's size, 0-255 floats (mean not
         subtracted)."""
         return self._outputs(images)
+
+    def close(self) -> None:
+        """Remove the class lists' source files (the lookup tables hold their contents;
+        a SavedModel saved before has its own copies)."""
+        self._asset_dir.cleanup()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
     def signatures(self):
         return {"serving_default": self.serve_bytes, "predict_images": self.serve_images}

@@ -17,6 +17,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from alexnet_tf import keras_internals
+
 
 @keras.saving.register_keras_serializable(package="alexnet_tf")
 class PaperSGD(keras.optimizers.SGD):
@@ -47,7 +49,7 @@ class PaperSGD(keras.optimizers.SGD):
     def _update(self, gradient, variable, learning_rate):
         dtype = variable.dtype
         gradient = tf.cast(gradient, dtype)
-        index = self._get_variable_index(variable)
+        index = keras_internals.variable_index(self, variable)
         if self.kernel_decay and self._decayed[index]:
             gradient = gradient + tf.cast(self.kernel_decay, dtype) * variable
         if not self.momentum or self.nesterov:

@@ -42,6 +42,7 @@ CONV_SHAPES = {
     "conv5": (256, 192, 3, 1, 2),
 }
 CONV_PADS = {"conv2": 2, "conv3": 1, "conv4": 1, "conv5": 1}
+CONV1_PAD = 0  # bvlc_alexnet's; other files pad conv1 by 0 to 5, which the model follows
 DENSE_INPUTS = {"fc6": 256 * 6 * 6, "fc7": 4096, "fc8": 4096}
 
 
@@ -242,12 +243,10 @@ def import_file(path: str, model_dir: str, names_file: str | None = None, mean_r
     )
     names = list(classes)
     if names_file:
-        index = {c: i for i, c in enumerate(classes)}
+        from alexnet_tf.data.tfrecords import names_from_lines
+
         with open(names_file, encoding="utf-8") as f:
-            for line in f:
-                synset, _, text = line.strip().partition("\t" if "\t" in line else " ")
-                if synset in index and text.strip():
-                    names[index[synset]] = text.strip()
+            names = names_from_lines(f, classes)
     model = build(source, mean_rgb or BVLC_MEAN_RGB)
     run = RunDir(model_dir)
     os.makedirs(model_dir, exist_ok=True)

@@ -14,6 +14,7 @@ import pickle
 
 import numpy as np
 
+from alexnet_tf.pretrained.bvlc import CONV1_PAD, CONV_PADS, CONV_SHAPES, CONVS
 from alexnet_tf.pretrained.source import LRN, Conv, Dense, Pool, Source, SourceError
 
 # The only globals a pickle of NumPy arrays needs (NumPy 1 and 2 module names, and the
@@ -25,10 +26,7 @@ ALLOWED = {
     ("numpy", "dtype"),
     ("_codecs", "encode"),
 }
-LAYERS = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")
-GROUPS = (1, 2, 1, 2, 2)  # bvlc_alexnet's conv groups
-STRIDES = (4, 1, 1, 1, 1)
-PADS = (0, 2, 1, 1, 1)
+LAYERS = (*CONVS, "fc6", "fc7", "fc8")
 
 
 class _Restricted(pickle.Unpickler):
@@ -95,14 +93,15 @@ def read(path: str) -> Source:
         raise SourceError(f"{path} has layers bvlc_alexnet does not: {extra}.")
     pairs = {name: _pair(name, layers[name]) for name in LAYERS}
     convs = []
-    for i, name in enumerate(LAYERS[:5]):
+    for name in CONVS:
         weight, bias = pairs[name]
         if weight.ndim != 4:
             raise SourceError(f"layer {name}'s weights have shape {weight.shape}; expected HWIO.")
-        pad = PADS[i]
-        convs.append(
-            Conv(weight.transpose(3, 2, 0, 1), bias, STRIDES[i], (pad, pad, pad, pad), GROUPS[i])
-        )
+        # The file holds weights only: strides, pads and groups are bvlc_alexnet's, and
+        # bvlc.model_options checks the weights' shapes against that same structure.
+        _, _, _, stride, groups = CONV_SHAPES[name]
+        pad = CONV_PADS.get(name, CONV1_PAD)
+        convs.append(Conv(weight.transpose(3, 2, 0, 1), bias, stride, (pad,) * 4, groups))
     dense = []
     for name in LAYERS[5:]:
         weight, bias = pairs[name]

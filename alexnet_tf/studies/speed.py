@@ -24,10 +24,10 @@ from alexnet_tf.model.optimizer import PaperSGD
 from alexnet_tf.options import ModelOptions
 from alexnet_tf.precision import policy_scope
 
-# Forward: 724 M multiply-adds = 1.45 GFLOP per 224 image (docs/paper.md); a training
-# step costs about 3x that (forward, and the two gradients of each layer).
-FORWARD_GFLOP_PER_IMAGE = 1.45
-TRAIN_GFLOP_PER_IMAGE = 4.35
+# A training step costs about 3x the forward pass: the forward, and each layer's two
+# gradients (its input's and its weights'). The paper's network: 1.45 GFLOP forward
+# (724 M multiply-adds, docs/paper.md), 4.35 a training image.
+TRAIN_PASSES = 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,6 +125,22 @@ def compiled_model(bench: Bench):
     return model
 
 
+def forward_gflop(model) -> float:
+    """GFLOP of one image's forward pass through `model`'s convolutions and dense layers
+    (2 per multiply-add), counted from the layers' own kernels and output shapes, so it
+    follows the architecture being timed."""
+    import keras
+
+    flops = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            _, height, width, _ = layer.output.shape
+            flops += 2 * int(np.prod(layer.kernel.shape)) * height * width
+        elif isinstance(layer, keras.layers.Dense):
+            flops += 2 * int(np.prod(layer.kernel.shape))
+    return flops / 1e9
+
+
 def synthetic_train_rate(bench: Bench, model) -> float:
     """Training images/s on one in-memory batch, repeated."""
     rng = tf.random.Generator.from_seed(0)
@@ -145,7 +161,8 @@ def bench_train(bench: Bench):
     ips = synthetic_train_rate(bench, model)
     result = {
         "images_per_sec": round(ips, 2),
-        "gflops_per_sec": round(ips * TRAIN_GFLOP_PER_IMAGE, 1),
+        "gflops_per_sec": round(ips * TRAIN_PASSES * forward_gflop(model), 1),
+        "train_gflop_per_image": round(TRAIN_PASSES * forward_gflop(model), 3),
         "parameters": model.count_params(),
     }
     summary = f"{ips:.1f} images/s, {result['gflops_per_sec']} GFLOP/s"
@@ -242,7 +259,7 @@ def bench_end_to_end(bench: Bench):
     ips = bench.batch_size * 3 * bench.steps / sum(seconds.values())
     result = {
         "images_per_sec": round(ips, 2),
-        "gflops_per_sec": round(ips * TRAIN_GFLOP_PER_IMAGE, 1),
+        "gflops_per_sec": round(ips * TRAIN_PASSES * forward_gflop(model), 1),
         "synthetic_images_per_sec": round(synthetic, 2),
         "ratio_to_synthetic": round(ips / synthetic, 3),
         "epoch_seconds_by_steps": {str(k): round(v, 2) for k, v in seconds.items()},
@@ -257,8 +274,9 @@ def bench_end_to_end(bench: Bench):
     return result, summary
 
 
-def photo_jpegs(n: int, seed: int = 0) -> list[bytes]:
-    """n JPEGs of ImageNet's typical size (500x375), smooth structure: cheap stand-ins."""
+def photo_jpegs(n: int, seed: int = 0, noise: float = 0.0) -> list[bytes]:
+    """n JPEGs of ImageNet's typical size (500x375): smooth structure, cheap stand-ins for
+    photos; `noise` (a pixel std) brings them to roughly a photo's entropy."""
     import io
 
     from PIL import Image
@@ -267,8 +285,11 @@ def photo_jpegs(n: int, seed: int = 0) -> list[bytes]:
     jpegs = []
     for _ in range(n):
         base = Image.fromarray(rng.uniform(0, 255, (8, 8, 3)).astype(np.uint8))
+        pixels = np.asarray(base.resize((500, 375), Image.Resampling.BICUBIC), np.float32)
+        if noise:
+            pixels = pixels + rng.normal(0, noise, pixels.shape)
         buf = io.BytesIO()
-        base.resize((500, 375), Image.Resampling.BICUBIC).save(buf, "JPEG", quality=90)
+        Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(buf, "JPEG", quality=90)
         jpegs.append(buf.getvalue())
     return jpegs
 
@@ -283,8 +304,8 @@ def bench_serve(bench: Bench):
     names = [f"class_{i}" for i in range(bench.num_classes)]
     jpegs = photo_jpegs(bench.batch_size)
     with tempfile.TemporaryDirectory() as tmp:
-        module = ServingModule(model, names, names)
-        tf.saved_model.save(module, tmp, signatures=module.signatures())
+        with ServingModule(model, names, names) as module:
+            tf.saved_model.save(module, tmp, signatures=module.signatures())
         serve = tf.saved_model.load(tmp).signatures["serving_default"]
         crops = tf.stack([augment.decode_crop(b, augment.CENTRE_OFFSET) for b in jpegs])
         bare = tf.function(lambda x: tf.nn.softmax(tf.cast(model(x, training=False), tf.float32)))
@@ -312,7 +333,7 @@ def bench_serve(bench: Bench):
     overhead = latency["serve"][0] / latency["bare"][0] - 1
     result = {
         "images_per_sec": round(throughput["serve"], 1),
-        "gflops_per_sec": round(throughput["serve"] * FORWARD_GFLOP_PER_IMAGE, 1),
+        "gflops_per_sec": round(throughput["serve"] * forward_gflop(model), 1),
         "bare_images_per_sec": round(throughput["bare"], 1),
         "latency_ms_batch1": {
             "median": round(latency["serve"][0] * 1e3, 2),
@@ -336,21 +357,15 @@ def bench_serve(bench: Bench):
 
 
 def bench_convert(bench: Bench):
-    from PIL import Image
-
     from alexnet_tf.data import tfrecords
 
-    rng = np.random.default_rng(0)
     max_workers = bench.num_workers or os.cpu_count() or 1
     with tempfile.TemporaryDirectory() as tmp:
-        for i in range(bench.num_images):
-            # Smooth structure plus noise: JPEGs of a photo's size and roughly its entropy.
-            base = rng.uniform(0, 255, (8, 8, 3)).astype(np.uint8)
-            img = Image.fromarray(base).resize((500, 375), Image.Resampling.BICUBIC)
-            noisy = np.asarray(img, np.float32) + rng.normal(0, 8, (375, 500, 3))
+        for i, jpeg in enumerate(photo_jpegs(bench.num_images, noise=8.0)):
             path = os.path.join(tmp, "raw", "train", f"c{i % 10}", f"{i}.JPEG")
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).save(path, quality=90)
+            with open(path, "wb") as f:
+                f.write(jpeg)
         rates = {}
         for workers in range(1, max_workers + 1):
             start = time.perf_counter()

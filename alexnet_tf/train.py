@@ -23,6 +23,9 @@ _D = cfg_lib.TrainConfig  # defaults
 def define_flags() -> None:
     """The train command's flags (defined when it runs, so that importing this module beside
     another program, as a notebook does, defines none)."""
+    _define_schedule_flags()
+    _define_device_and_model_flags()
+    _define_input_and_run_flags()
     flags.DEFINE_string(
         "data_dir",
         None,
@@ -36,6 +39,10 @@ def define_flags() -> None:
         "its training split the mean pixel. Nothing is downloaded.",
     )
     flags.DEFINE_string("model_dir", None, "Where checkpoints, logs and history go.")
+
+
+def _define_schedule_flags() -> None:
+    """Epochs, batch, the optimizer and the learning-rate schedule."""
     flags.DEFINE_integer("epochs", _D.epochs, "Epochs to train (section 5: about 90).")
     flags.DEFINE_integer("batch_size", _D.batch_size, "Global batch, over all replicas.")
     flags.DEFINE_float("learning_rate", _D.learning_rate, "Initial learning rate (for batch 128).")
@@ -66,6 +73,10 @@ def define_flags() -> None:
     flags.DEFINE_integer("steps_per_epoch", 0, "Steps per epoch (0: all train examples).")
     flags.DEFINE_integer("validation_steps", 0, "Validation batches (0: the whole split).")
     flags.DEFINE_integer("num_train_examples", 0, "Train examples, for data without metadata.")
+
+
+def _define_device_and_model_flags() -> None:
+    """Devices, strategy, precision, and the network's options (from options.py)."""
     flags.DEFINE_string(
         "distribution_strategy",
         _D.distribution_strategy,
@@ -91,6 +102,10 @@ def define_flags() -> None:
         define.get(type(field.default), flags.DEFINE_string)(
             field.name, field.default, field.metadata["option"].help
         )
+
+
+def _define_input_and_run_flags() -> None:
+    """Input scaling and augmentation, the pipeline, and the run's own settings."""
     flags.DEFINE_boolean(
         "normalize_std",
         _D.normalize_std,

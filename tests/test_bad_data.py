@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image
@@ -148,3 +149,42 @@ def test_skip_bad_records_trains_and_counts_them(damaged, tmp_path):
     r = _train(data_dir, str(model_dir), "--skip_bad_records", "--epochs=2")
     assert r.returncode == 0, r.stderr[-3000:]
     assert "checking every record" not in r.stderr
+
+
+def _fit_error(dataset, model_check=False):
+    """The error model.fit raises on `dataset` (model_check: the model's own check of its
+    batch fails instead, an error that comes from no record)."""
+    import keras
+
+    class Checked(keras.layers.Layer):
+        def call(self, x):
+            with tf.control_dependencies([tf.debugging.assert_equal(tf.shape(x)[0], 999)]):
+                return tf.identity(x)
+
+    inputs = keras.Input((4,))
+    x = Checked()(inputs) if model_check else inputs
+    model = keras.Model(inputs, keras.layers.Dense(3)(x))
+    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    with pytest.raises(tf.errors.OpError) as caught:
+        model.fit(dataset, steps_per_epoch=2, epochs=1, verbose=0)
+    return caught.value
+
+
+def test_only_errors_from_a_record_start_a_scan(tmp_path):
+    from alexnet_tf.training.run import from_a_record
+
+    garbage = tmp_path / "not_a_tfrecord"
+    garbage.write_bytes(b"garbage" * 100)
+    features = np.ones((8, 4), np.float32)
+    ones = tf.ones([4])
+    from_records = {
+        "unreadable record": tf.data.TFRecordDataset(str(garbage)).map(lambda r: (ones, 0)),
+        "undecodable image": tf.data.Dataset.from_tensor_slices([b"no image"] * 8).map(
+            lambda b: (tf.cast(tf.reduce_sum(tf.io.decode_jpeg(b)), tf.float32) * ones, 0)
+        ),
+        "label out of range": tf.data.Dataset.from_tensor_slices((features, np.full(8, 99))),
+    }
+    for what, ds in from_records.items():
+        assert from_a_record(_fit_error(ds.batch(2).repeat())), what
+    good = tf.data.Dataset.from_tensor_slices((features, np.zeros(8, np.int64)))
+    assert not from_a_record(_fit_error(good.batch(2).repeat(), model_check=True))

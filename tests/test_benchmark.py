@@ -78,3 +78,38 @@ def test_benchmark_measures_the_ceiling_in_the_precision_it_runs(records, tmp_pa
     assert auto["config"]["mixed_precision"] == expected
     assert auto["config"]["mixed_precision_asked"] == "auto"
     assert auto["cpu_bf16_flags"] == machine.cpu_bf16_flags
+
+
+def _conv_macs(size, cin, kernel, cout, stride=1, pad=0, groups=1):
+    out = (size + 2 * pad - kernel) // stride + 1
+    return out * out * kernel * kernel * (cin // groups) * cout
+
+
+def test_flops_are_counted_from_the_model_being_timed():
+    """The paper's network against its layer table (written out here), and the one-tower
+    variants, whose widths differ, against their own."""
+    from alexnet_tf.model import build_alexnet
+    from alexnet_tf.studies.speed import forward_gflop
+
+    def alexnet_macs(c1, c2, c3, c4, c5, fc, groups):
+        return (
+            _conv_macs(224, 3, 11, c1, stride=4, pad=2)
+            + _conv_macs(27, c1, 5, c2, pad=2, groups=groups)
+            + _conv_macs(13, c2, 3, c3, pad=1)
+            + _conv_macs(13, c3, 3, c4, pad=1, groups=groups)
+            + _conv_macs(13, c4, 3, c5, pad=1, groups=groups)
+            + 6 * 6 * c5 * fc
+            + fc * fc
+            + fc * 1000
+        )
+
+    paper = alexnet_macs(96, 256, 384, 384, 256, 4096, groups=2)
+    assert 2 * paper / 1e9 == pytest.approx(1.45, abs=0.01)  # docs/paper.md: 724 M
+    expected = {
+        "two_tower": paper,
+        "one_tower": alexnet_macs(96, 256, 384, 384, 256, 4096, groups=1),
+        "one_tower_half": alexnet_macs(48, 128, 192, 192, 256, 4096, groups=1),
+    }
+    for architecture, macs in expected.items():
+        model = build_alexnet(1000, tower_devices=None, architecture=architecture)
+        assert forward_gflop(model) == pytest.approx(2 * macs / 1e9, rel=1e-9), architecture

@@ -134,3 +134,16 @@ def test_constructor_and_get_config_take_every_option():
     saved = model.get_config()
     assert {k: saved[k] for k in changed} == changed
     assert dataclasses.asdict(model.options) == {**options.ModelOptions().to_dict(), **changed}
+
+
+def test_every_program_imports_beside_the_others():
+    """A notebook imports several programs: none defines its flags until it runs."""
+    programs = ["train", "benchmark", "evaluate", "export", "predict", "check_data"]
+    programs += ["demo_data", "import_weights"]
+    code = "\n".join(
+        ["from absl import flags", "before = set(flags.FLAGS)"]
+        + [f"import alexnet_tf.{name}" for name in programs]
+        + ["assert set(flags.FLAGS) == before, set(flags.FLAGS) - before", "print('ok')"]
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]

@@ -531,8 +531,13 @@ def convert(
         num_workers,
     )
     done.extend(_run(todo, num_workers, remaining, progress))
+    return _write_results(output_dir, plan, tasks, done, skipped_early, config)
 
-    infos = {i["shard"]: i for i in done}
+
+def _write_results(output_dir, plan: Plan, tasks, infos: list, skipped_early, config) -> dict:
+    """conversion_report.json and metadata.json from the shards' sidecars; returns the
+    metadata."""
+    infos = {i["shard"]: i for i in infos}
     by_split = {s: [infos[t.name] for t in tasks if t.split == s] for s in plan.items}
     report = {
         "written": sum(i["written"] for i in infos.values()),
@@ -547,9 +552,9 @@ def convert(
         "num_examples": {s: sum(i["written"] for i in v) for s, v in by_split.items()},
         "shards": {s: len(v) for s, v in by_split.items()},
         **stats,
-        "resize": resize,
-        "jpeg_quality": quality,
-        "seed": seed,
+        "resize": config["resize"],
+        "jpeg_quality": config["jpeg_quality"],
+        "seed": config["seed"],
         "converted": len(report["converted"]),
         "skipped": len(report["skipped"]),
     }

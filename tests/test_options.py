@@ -141,7 +141,7 @@ def test_every_program_imports_beside_the_others():
     programs = ["train", "benchmark", "evaluate", "export", "predict", "check_data"]
     programs += ["demo_data", "import_weights"]
     code = "\n".join(
-        ["from absl import flags", "before = set(flags.FLAGS)"]
+        ["from absl import app, flags, logging", "before = set(flags.FLAGS)"]
         + [f"import alexnet_tf.{name}" for name in programs]
         + ["assert set(flags.FLAGS) == before, set(flags.FLAGS) - before", "print('ok')"]
     )

@@ -22,7 +22,9 @@ _D = cfg_lib.TrainConfig  # defaults
 
 def define_flags() -> None:
     """The train command's flags (defined when it runs, so that importing this module beside
-    another program, as a notebook does, defines none)."""
+    another program, as a notebook does, defines none; a second call defines nothing)."""
+    if "epochs" in FLAGS and "tfds_name" in FLAGS:
+        return
     _define_schedule_flags()
     _define_device_and_model_flags()
     _define_input_and_run_flags()

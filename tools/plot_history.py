@@ -23,31 +23,9 @@ def plot_history(history: list[dict], out: str) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from alexnet_tf.training.curves import history_figure
 
-    epochs = [h["epoch"] + 1 for h in history]
-    fig, (ax_loss, ax_err) = plt.subplots(1, 2, figsize=(11, 4))
-    for key, style in (("loss", "-"), ("val_loss", "--")):
-        if key in history[0]:
-            ax_loss.plot(epochs, [h[key] for h in history], style, label=key)
-    ax_loss.set(xlabel="epoch", ylabel="loss", title="loss")
-    if "learning_rate" in history[0]:
-        ax_lr = ax_loss.twinx()
-        ax_lr.plot(epochs, [h["learning_rate"] for h in history], ":", color="gray")
-        ax_lr.set_ylabel("learning rate (dotted)")
-        ax_lr.set_yscale("log")
-    ax_loss.legend()
-    for key, style in (
-        ("top1_error", "-"),
-        ("val_top1_error", "--"),
-        ("top5_error", "-"),
-        ("val_top5_error", "--"),
-    ):
-        if key in history[0]:
-            ax_err.plot(epochs, [h[key] for h in history], style, label=key)
-    ax_err.set(xlabel="epoch", ylabel="error", title="top-1 and top-5 error", ylim=(0, 1))
-    ax_err.legend()
-    return save_figure(fig, out)
+    return save_figure(history_figure(history), out)
 
 
 def main(argv):

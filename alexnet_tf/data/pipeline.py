@@ -162,19 +162,14 @@ def tfds_info(name: str, data_dir: str | None):
         raise DataError(
             f"tfds_name={name}: no such TFDS data set in data_dir={data_dir} ({first})."
         ) from None
-    if not builder.info.splits or "train" not in builder.info.splits:
-        raise DataError(
-            f"tfds_name={name} is not prepared in data_dir={data_dir} (no train split "
-            "there); prepare it with TFDS first (e.g. tfds.builder(NAME, data_dir=DIR)"
-            ".download_and_prepare()): nothing is downloaded here."
-        )
     return builder.info
 
 
 def tfds_split(info, split: str) -> str:
     """The TFDS split for `split`: "train" as it is; "validation" is the set's own
-    validation split, or its test split where it has none (CIFAR-10, MNIST)."""
-    if split == "train" or split in info.splits:
+    validation split, or its test split where it has none (CIFAR-10, MNIST). A set whose
+    info lists no splits (TFDS's mock data) is asked for `split` as it is."""
+    if split == "train" or split in info.splits or not info.splits:
         return split
     if split == "validation" and "test" in info.splits:
         return "test"
@@ -190,6 +185,12 @@ def tfds_metadata(name: str, data_dir: str | None, sample: int = TFDS_STATS_SAMP
     import numpy as np
 
     info = tfds_info(name, data_dir)
+    if "train" not in info.splits:
+        raise DataError(
+            f"tfds_name={name} is not prepared in data_dir={data_dir} (no train split "
+            "there); prepare it with TFDS first (e.g. tfds.builder(NAME, data_dir=DIR)"
+            ".download_and_prepare()): nothing is downloaded here."
+        )
     _, label_key = info.supervised_keys
     names = list(info.features[label_key].names)
     total, outer, count = np.zeros(3), np.zeros((3, 3)), 0

@@ -1,6 +1,8 @@
 """The paper's Figure 1 study: end to end on a tiny budget (our TFRecords and TFDS's mock
-CIFAR-10), the rate chosen is the fastest of its sweep, the numbers in the JSON, table
-and plot are the runs', and the ablation table's noise column follows its rule."""
+CIFAR-10), with cuda-convnet's network (the default) and the modern one; what tells the
+two networks apart; the rate chosen is the fastest of its sweep, which is extended where
+its best rate is at an end; the numbers in the JSON, table and plot are the runs'; and the
+ablation table's noise column follows its rule."""
 
 import json
 import os
@@ -22,47 +24,71 @@ def _tool(*args):
     return subprocess.run(cmd, capture_output=True, text=True, env=ENV, cwd=ROOT)
 
 
-@pytest.fixture(scope="module")
-def study(demo_records, tmp_path_factory):
-    data_dir = demo_records(6, 1)
-    out = str(tmp_path_factory.mktemp("figure1") / "out")
-    r = _tool(
-        "--study=figure1",
-        f"--data_dir={data_dir}",
-        f"--out={out}",
-        "--seeds=2",
-        "--rates=0.003,0.03,0.3",
-        "--epochs=4",
-        "--target_train_error=0.6",
-        "--batch_size=8",
-    )
+TINY = ["--seeds=2", "--epochs=4", "--target_train_error=0.6", "--batch_size=8"]
+
+
+def _study(data_dir, out, *extra):
+    r = _tool("--study=figure1", f"--data_dir={data_dir}", f"--out={out}", *TINY, *extra)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
     with open(os.path.join(out, figure1.RESULT_FILE), encoding="utf-8") as f:
         return out, json.load(f), r.stdout
 
 
+@pytest.fixture(scope="module")
+def study(demo_records, tmp_path_factory):
+    """cuda-convnet's network, the default, on a tiny budget."""
+    out = str(tmp_path_factory.mktemp("figure1") / "out")
+    return _study(demo_records(6, 1), out, "--rates=0.003,0.03")
+
+
+@pytest.fixture(scope="module")
+def modern(demo_records, tmp_path_factory):
+    """The modern network on the arguments its table was made with, shrunk."""
+    out = str(tmp_path_factory.mktemp("figure1_modern") / "out")
+    return _study(demo_records(6, 1), out, "--network=modern", "--rates=0.003,0.03,0.3")
+
+
 def test_end_to_end_writes_the_json_table_and_plot(study):
     out, result, stdout = study
     assert result["target_train_error"] == 0.6 and result["num_images"] == 36
-    assert result["init"] == "standard"
+    assert result["network"] == "cuda_convnet" and "1e-4" in result["init"]
+    assert result["input_scaling"] == "raw 0-255 pixels minus the training set's mean image"
     assert result["num_classes"] == 6 and result["epochs_budget"] == 4
+    assert result["steps_per_epoch"] == 5  # 36 images, batch 8
     for activation in ("relu", "tanh"):
         info = result["activations"][activation]
-        assert set(info["by_rate"]) == {"0.003", "0.03", "0.3"}
+        added = result["extended_rates"][activation]
+        assert set(info["by_rate"]) == {str(r) for r in [0.003, 0.03, *added]}
+        assert len(added) <= 2 * figure1.MAX_EXTENSIONS
         for row in info["by_rate"].values():
             assert len(row["epochs"]) == len(row["histories"]) == 2  # seeds
             assert all(len(h) == 4 for h in row["histories"])
-    assert {"speedup_mean", "speedup_std", "speedup_per_seed"} <= set(result)
+        assert info["steps_to_target"] == [e * 5 for e in info["epochs_to_target"]]
+        assert info["images_to_target"] == [e * 36 for e in info["epochs_to_target"]]
+    assert {"speedup_mean", "speedup_std", "speedup_per_seed", "speedup_at"} <= set(result)
+    assert set(result["speedup_at"]) == {"0.2", "0.15"}
     assert "speed-up (tanh epochs / ReLU epochs)" in stdout
     with Image.open(os.path.join(out, figure1.FIGURE_FILE)) as image:
         assert image.format == "PNG" and image.size[0] >= 400
     with open(os.path.join(out, figure1.TABLE_FILE), encoding="utf-8") as f:
         table = f.read()
-    assert table.count("| relu |") == 3 and table.count("| tanh |") == 3
+    rows = len(result["activations"]["relu"]["by_rate"])
+    assert table.count("| relu |") == rows and "| 0.15 |" in table
 
 
-def test_epochs_and_ratios_are_the_histories(study):
-    _, result, _ = study
+def test_modern_network_still_makes_todays_table(modern):
+    out, result, _ = modern
+    assert result["network"] == "modern" and result["init"] == "standard"
+    assert result["input_scaling"] == "(pixels - mean pixel) / 64"
+    for info in result["activations"].values():
+        assert {"0.003", "0.03", "0.3"} <= set(info["by_rate"])
+    with open(os.path.join(out, figure1.TABLE_FILE), encoding="utf-8") as f:
+        assert "(modern)" in f.read()
+
+
+@pytest.mark.parametrize("which", ["study", "modern"])
+def test_epochs_and_ratios_are_the_histories(which, request):
+    _, result, _ = request.getfixturevalue(which)
     target = result["target_train_error"]
     for info in result["activations"].values():
         for row in info["by_rate"].values():
@@ -103,7 +129,7 @@ def test_tfds_cifar10_goes_through_the_same_study(tmp_path):
 
     study = figure1.Study(
         data_dir=None, out=str(tmp_path), tfds_name="cifar10", seeds=1, rates=(0.01,),
-        epochs=2, target_train_error=0.5, batch_size=8,
+        epochs=2, target_train_error=0.5, batch_size=8, network="modern",
     )  # fmt: skip
     with tfds.testing.mock_data(num_examples=24):
         result = figure1.run(study, "test", say=lambda line: None)
@@ -130,11 +156,19 @@ def test_bad_study_arguments_fail_before_any_work(tmp_path):
     assert r.returncode == 2 and "--rates must be numbers" in r.stderr
     r = _tool("--study=figure1", f"--out={tmp_path / 'd'}", "--data_dir=x", "--dropout=0")
     assert r.returncode == 2 and "unexpected arguments for --study=figure1" in r.stderr
-    r = _tool("--study=figure1", f"--out={tmp_path / 'f'}", "--data_dir=x", "--init=xavier")
+    r = _tool(
+        "--study=figure1", f"--out={tmp_path / 'f'}", "--data_dir=x", "--network=modern",
+        "--init=xavier",
+    )  # fmt: skip
     assert r.returncode == 2 and "--init must be one of standard, glorot, normal" in r.stderr
+    r = _tool("--study=figure1", f"--out={tmp_path / 'g'}", "--data_dir=x", "--init=glorot")
+    assert r.returncode == 2 and "--init applies to --network=modern only" in r.stderr
+    r = _tool("--study=figure1", f"--out={tmp_path / 'h'}", "--data_dir=x", "--network=modern",
+              "--rnorm")  # fmt: skip
+    assert r.returncode == 2 and "--rnorm applies to --network=cuda_convnet only" in r.stderr
     r = _tool("--study=pictures", f"--out={tmp_path / 'e'}")
     assert r.returncode == 2 and "--study must be one of ablations, figure1" in r.stderr
-    assert not any(os.path.exists(tmp_path / n) for n in "abcdef")
+    assert not any(os.path.exists(tmp_path / n) for n in "abcdefgh")
 
 
 @pytest.mark.quick

@@ -15,14 +15,18 @@ resumes an interrupted one. Variants: paper, tanh, no_lrn, plain_pool, one_tower
 one_tower, no_dropout, no_pca.
 
 Figure 1 (section 3.1): a four-layer convnet on 32x32 images, ReLU against tanh, each at
-the learning rate of a sweep that trains it fastest, no regularisation:
+the learning rate of a sweep that trains it fastest, no regularisation. By default the
+network is our reconstruction of cuda-convnet's 18pct example, with its initialisation and
+raw-pixel inputs; --network=modern is today's version of it:
 
     python tools/run_ablations.py --study=figure1 --data_dir=data/demo --out=runs/figure1 \\
-        [--seeds=2] [--tfds_name=cifar10] [--target_train_error=0.25] [--epochs=30]
+        [--network=cuda_convnet|modern] [--seeds=2] [--tfds_name=cifar10] \\
+        [--target_train_error=0.25] [--epochs=40] [--rates=...] [--init=...] [--rnorm]
 
-Reads only the training split. Writes OUT/figure1.json (target, speed-up mean and std,
-each activation's chosen rate and epochs per seed, every rate's runs), OUT/figure1.md and
-OUT/figure1.png.
+Reads only the training split. Writes OUT/figure1.json (network, initialisation and input
+scaling, target, speed-up mean and std at it and at 20% and 15%, each activation's chosen
+rate and epochs and steps per seed, every rate's runs, the rates the sweep was extended
+by), OUT/figure1.md and OUT/figure1.png.
 """
 
 from __future__ import annotations
@@ -52,15 +56,28 @@ def _parser(study: str) -> argparse.ArgumentParser:
     parser.add_argument("--study", choices=STUDIES, default="ablations")
     parser.add_argument("--out", required=True, help="Directory for the runs and the report.")
     if study == "figure1":
+        from alexnet_tf.studies import figure1
         from alexnet_tf.studies.figure1 import Study
 
         parser.add_argument("--data_dir", help="TFRecords (their train split).")
         parser.add_argument("--tfds_name", help="A TFDS image data set instead, e.g. cifar10.")
+        parser.add_argument(
+            "--network",
+            choices=figure1.NETWORKS,
+            default=Study.network,
+            help="cuda_convnet: our reconstruction of cuda-convnet's 18pct example (its "
+            "pooling, per-layer init and raw-pixel inputs); modern: today's habits.",
+        )
         parser.add_argument("--seeds", type=int, default=Study.seeds, help="Runs per rate.")
         parser.add_argument(
             "--rates",
-            default=",".join(f"{r:g}" for r in Study.rates),
-            help="The learning rates swept for each activation (comma-separated).",
+            default="",
+            help="The learning rates swept for each activation (comma-separated; default: "
+            + "; ".join(
+                f"{n}: {','.join(f'{r:g}' for r in rates)}"
+                for n, rates in figure1.DEFAULT_RATES.items()
+            )
+            + ").",
         )
         parser.add_argument("--epochs", type=int, default=Study.epochs, help="Budget per run.")
         parser.add_argument(
@@ -76,8 +93,15 @@ def _parser(study: str) -> argparse.ArgumentParser:
         )
         parser.add_argument(
             "--init",
-            default=Study.init,
-            help="standard (He for ReLU, Glorot for tanh) | glorot | normal (N(0, 0.01)).",
+            default=None,
+            help="--network=modern only: standard (He for ReLU, Glorot for tanh; the "
+            "default) | glorot | normal (N(0, 0.01)).",
+        )
+        parser.add_argument(
+            "--rnorm",
+            action="store_true",
+            help="--network=cuda_convnet only: its two rnorm layers (off, as the paper's "
+            "Figure 1 used no regularization).",
         )
         return parser
     parser.add_argument("--flagfile", required=True, help="The train flags every run starts from.")

@@ -340,3 +340,15 @@ def test_save_load_round_trip(tmp_path):
     assert loaded.get_layer("conv1b").device == "/CPU:1"
     x = np.random.default_rng(0).uniform(0, 255, (2, 224, 224, 3)).astype(np.float32)
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_each_layer_of_each_tower_starts_from_its_own_draw():
+    """An initializer instance draws the same values each time it is called: shared
+    between towers, both would start identical (and stay mirror images)."""
+    from trainer import SMALL_WIDTHS
+
+    model = build_alexnet(6, tower_devices=None, **SMALL_WIDTHS)
+    kernels = {w.path: w.numpy() for w in model.weights if w.name == "kernel"}
+    for i, (a, first) in enumerate(kernels.items()):
+        for b, second in list(kernels.items())[i + 1 :]:
+            assert first.shape != second.shape or not np.allclose(first, second), (a, b)

@@ -93,22 +93,26 @@ class _Towers:
 
     def conv(self, layer, xs, cross=False):
         """One conv per tower; `cross`: each reads every tower (conv3), else its own."""
-        kernel, stride = KERNELS[layer]
-        k_init, b_init = _initializers(self.o.init, layer)
         return [
-            TowerConv2D(
-                self.width[layer],
-                kernel,
-                strides=stride,
-                padding="valid" if layer == "conv1" else "same",
-                activation=self.o.activation,
-                kernel_initializer=k_init,
-                bias_initializer=b_init,
-                device=d,
-                name=layer + t,
-            )(xs if cross else x)
+            self._conv(layer, t, d)(xs if cross else x)
             for (t, d), x in zip(self.towers, xs, strict=True)
         ]
+
+    def _conv(self, layer, tower, device):
+        # Initializers are made per layer: one instance draws the same values each call.
+        k_init, b_init = _initializers(self.o.init, layer)
+        kernel, stride = KERNELS[layer]
+        return TowerConv2D(
+            self.width[layer],
+            kernel,
+            strides=stride,
+            padding="valid" if layer == "conv1" else "same",
+            activation=self.o.activation,
+            kernel_initializer=k_init,
+            bias_initializer=b_init,
+            device=device,
+            name=layer + tower,
+        )
 
     def dense(self, layer, inputs, tower="", device=None, units=None, activation=None):
         k_init, b_init = _initializers(self.o.init, layer)

@@ -43,5 +43,5 @@ def train_cmd(data_dir, model_dir, *extra, full_size=False):
     ]
 
 
-def run(cmd, **kw):
-    return subprocess.run(cmd, capture_output=True, text=True, env=ENV, **kw)
+def run(cmd, env=None, **kw):
+    return subprocess.run(cmd, capture_output=True, text=True, env=env or ENV, **kw)

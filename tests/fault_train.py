@@ -164,7 +164,7 @@ def main():
 
     logging.getLogger().setLevel(logging.INFO)
     sys.argv = ["train", *train_flags]
-    cli.run(train.main, "train")
+    cli.run(train.main, "train", train.define_flags)
 
 
 if __name__ == "__main__":

@@ -367,7 +367,7 @@ BAD_FLAGS = [
     (["--lr_schedule=step"], "--lr_schedule=step needs --lr_boundaries"),
     (["--lr_boundaries=5,x"], "--lr_boundaries must be whole epochs"),
     (["--architecture=one_tower", "--distribution_strategy=towers"], "needs --architecture"),
-    (["--mixed_precision=fp8"], "--mixed_precision must be one of auto, float32"),
+    (["--mixed_precision=fp8"], "--mixed_precision=fp8: value should be one of <auto|float32"),
     (["--epochs=0"], "--epochs must be >= 1"),
     (["--steps_per_epoch=-5"], "--steps_per_epoch must be >= 0"),
     (["--validation_steps=-1"], "--validation_steps must be >= 0"),

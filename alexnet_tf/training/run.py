@@ -394,7 +394,7 @@ def _run(config: TrainConfig, choice: precision.Choice) -> dict:
     lr_control = _lr_control(config, sizes.steps_per_epoch)
     model = _compiled_model(config, meta, sizes.num_classes, strategy)
     backup, step = _resume(config, model, lr_control, role, sizes.steps_per_epoch)
-    initial_epoch, done_in_epoch = divmod(step, sizes.steps_per_epoch)
+    initial_epoch = step // sizes.steps_per_epoch
     if initial_epoch >= config.epochs:
         logging.info("All %d epochs are done already (step %d).", config.epochs, step)
         return {}

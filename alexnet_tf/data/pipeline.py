@@ -162,6 +162,11 @@ def tfds_info(name: str, data_dir: str | None):
         raise DataError(
             f"tfds_name={name}: no such TFDS data set in data_dir={data_dir} ({first})."
         ) from None
+    if not builder.info.supervised_keys or len(builder.info.supervised_keys) != 2:
+        raise DataError(
+            f"tfds_name={name} has no (image, label) supervised keys: an image "
+            "classification set such as cifar10 or imagenet2012 is needed."
+        )
     return builder.info
 
 

@@ -437,7 +437,11 @@ def plot(result: dict, out_png: str) -> str:
             )
     ax.axhline(result["target_train_error"], color="gray", linestyle=":", linewidth=1)
     ax.set(xlabel="epochs", ylabel="training error rate", ylim=(0, 1))
-    ax.set_title("Figure 1: a four-layer convnet, ReLU (solid) vs tanh (dashed)")
+    network = {"cuda_convnet": "cuda-convnet's 18pct net", "modern": "the modern net"}
+    ax.set_title(
+        f"Figure 1, {network.get(result.get('network'), 'a four-layer convnet')}: "
+        "ReLU (solid) vs tanh (dashed)"
+    )
     ax.legend()
     return save_figure(fig, out_png)
 

@@ -99,7 +99,8 @@ class _Towers:
         ]
 
     def _conv(self, layer, tower, device):
-        # Initializers are made per layer: one instance draws the same values each call.
+        # A new initializer for each tower's layer: one instance draws the same values at
+        # every call, and shared, the towers would start identical.
         k_init, b_init = _initializers(self.o.init, layer)
         kernel, stride = KERNELS[layer]
         return TowerConv2D(
@@ -129,10 +130,9 @@ class _Towers:
 
     def pool(self, name, xs):
         size = 3 if self.o.overlapping_pool else 2  # section 3.4: s=2, z=3 vs z=s=2
+        ceil = self.o.ceil_pool
         return [
-            TowerMaxPooling2D(size, strides=2, ceil_mode=self.o.ceil_pool, device=d, name=name + t)(
-                x
-            )
+            TowerMaxPooling2D(size, strides=2, ceil_mode=ceil, device=d, name=name + t)(x)
             for (t, d), x in zip(self.towers, xs, strict=True)
         ]
 

@@ -54,7 +54,13 @@ def _bench(mode, records, tmp_path, *extra):
     return result
 
 
-@pytest.mark.parametrize("mode", sorted(CASES))
+SLOW_MODES = ("end_to_end", "serve")  # 14-17 s each: with -m slow
+
+
+@pytest.mark.parametrize(
+    "mode",
+    [pytest.param(m, marks=pytest.mark.slow) if m in SLOW_MODES else m for m in sorted(CASES)],
+)
 def test_benchmark_mode_reports_json(mode, records, tmp_path):
     extra, keys = CASES[mode]
     result = _bench(mode, records, tmp_path, "--mixed_precision=float32", *extra)
@@ -63,6 +69,7 @@ def test_benchmark_mode_reports_json(mode, records, tmp_path):
     assert result["config"]["mixed_precision"] == "float32"
 
 
+@pytest.mark.slow  # measured 20-70 s each on 2 cores: the default run stays near 12 min
 def test_benchmark_measures_the_ceiling_in_the_precision_it_runs(records, tmp_path):
     """A bfloat16 run divides by a bfloat16 matmul (forced, so this holds on any CPU);
     with auto the JSON holds the policy used, what was asked and the CPU's flags."""

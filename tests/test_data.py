@@ -130,6 +130,7 @@ def test_switching_augmentations_off_gives_the_centre_view(square_dir):
         assert any(np.array_equal(patch.numpy(), c) for c in centres)
 
 
+@pytest.mark.slow  # measured 20-70 s each on 2 cores: the default run stays near 12 min
 def test_flip_mirrors_eagerly_and_in_tf_data():
     image = _smooth(8, 8, 0)
     np.testing.assert_array_equal(augment.flip(image, tf.constant(True)), image[:, ::-1])

@@ -145,6 +145,7 @@ def _record(model_dir):
         return json.load(f)
 
 
+@pytest.mark.slow  # measured 20-70 s each on 2 cores: the default run stays near 12 min
 def test_train_records_the_choice_and_a_rerun_keeps_it(tiny_data, tmp_path):
     model_dir = str(tmp_path / "run")
     flags = ("--epochs=1", "--steps_per_epoch=1", "--validation_steps=1")

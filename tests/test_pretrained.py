@@ -109,7 +109,7 @@ def test_the_parity_test_sees_each_lrn_option(imported, change):
     assert ratio > 1e-2
 
 
-@pytest.mark.parametrize("pairs", ["list", "dict"])
+@pytest.mark.parametrize("pairs", [pytest.param("list", marks=pytest.mark.slow), "dict"])
 def test_caffe_tensorflow_npy_is_the_same_network(imported, weights, tmp_path, pairs):
     path, _, size, _ = imported["227"]
     npy = str(tmp_path / "bvlc_alexnet.npy")
@@ -214,6 +214,7 @@ def test_the_checksum_is_compared_with_the_zoos_where_the_name_matches(imported,
     assert "no published checksum" in bvlc.checksum_note(path, digest)
 
 
+@pytest.mark.slow  # measured 20-70 s each on 2 cores: the default run stays near 12 min
 def test_a_227_import_evaluates_exports_and_predicts(imported, demo_records, tmp_path):
     _, model_dir, _, _ = imported["227"]
     data_dir = demo_records(2, 2, train_shards=1, validation_shards=1)
@@ -247,6 +248,7 @@ def test_a_227_import_evaluates_exports_and_predicts(imported, demo_records, tmp
     assert all(p["class_id"].startswith("n") for p in answer["predictions"])
 
 
+@pytest.mark.slow  # measured 20-70 s each on 2 cores: the default run stays near 12 min
 def test_fine_tuning_from_an_import_is_one_flag(imported, demo_records, tmp_path):
     _, source_dir, _, _ = imported["227"]
     data_dir = demo_records(2, 1)

@@ -104,6 +104,7 @@ def _assert_finished_whole(model_dir, steps):
     assert not debris, debris
 
 
+@pytest.mark.slow  # measured 20-70 s each on 2 cores: the default run stays near 12 min
 def test_killed_at_six_moments_the_run_resumes_and_ends_whole(small_data, tmp_path):
     """kill -9 mid-epoch, during validation, twice while a backup is written, while
     latest.keras and history.json are written; each rerun of the same command resumes,
@@ -290,6 +291,7 @@ def test_multi_worker_mirrored_two_workers_end_with_identical_weights(small_data
     assert _backup_step(model_dir) == 2
 
 
+@pytest.mark.slow  # measured 20-70 s each on 2 cores: the default run stays near 12 min
 def test_a_killed_worker_stops_the_other_and_a_rerun_resumes(small_data, tmp_path):
     model_dir = str(tmp_path / "run")
     extra = ("--epochs=2", "--steps_per_epoch=2", "--backup_every_steps=1")
@@ -530,6 +532,7 @@ def test_full_disk_is_a_clear_error_and_the_last_backup_loads(small_data, small_
     assert int(model.optimizer.iterations.numpy()) == 2
 
 
+@pytest.mark.slow  # measured 20-70 s each on 2 cores: the default run stays near 12 min
 def test_full_disk_while_latest_keras_is_written_keeps_the_last_one(small_data, tmp_path):
     """The disk fills just before the last epoch's latest.keras is written, right after the
     backup of that epoch's last step: the error is clear, epoch 0's latest.keras is intact,

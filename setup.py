@@ -27,6 +27,8 @@ setup(
     extras_require={
         # import_weights --onnx: reading the ONNX model zoo's bvlc_alexnet
         "onnx": ["onnx>=1.16"],
+        # the photo corpus the converter and input benchmarks read (studies/photos.py)
+        "bench": ["scikit-image>=0.22", "scikit-learn>=1.3"],
         # onnxruntime: the tests compare imported models with it, nothing else needs it
         "test": [
             "pytest>=8",
@@ -36,6 +38,8 @@ setup(
             "ipykernel>=6",
             "onnx>=1.16",
             "onnxruntime>=1.17",
+            "scikit-image>=0.22",
+            "scikit-learn>=1.3",
         ],
     },
 )

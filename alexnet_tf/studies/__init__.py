@@ -1,6 +1,7 @@
 """Experiments built on the library: `ablations` (the paper's ablations as one study,
 behind tools/run_ablations.py), `figure1` (its Figure 1, ReLU against tanh, on
 cuda-convnet's 18pct network or a modern one; `layers` holds the pieces that network
-needs) and `speed` (the measured speed of every stage, behind
-`python -m alexnet_tf.benchmark`).
+needs), `speed` (the measured speed of every stage, behind
+`python -m alexnet_tf.benchmark`) and `photos` (a corpus of natural photographs for
+measuring the converter and the input pipeline, behind tools/make_photo_corpus.py).
 """

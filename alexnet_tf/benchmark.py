@@ -5,9 +5,11 @@ applies, the configuration, TF version, CPU).
     python -m alexnet_tf.benchmark train --batch_size=64        # the model's own speed
     python -m alexnet_tf.benchmark train --baseline=grouped_conv  # Keras Conv2D(groups=2)
     python -m alexnet_tf.benchmark input [--data_dir=DIR]       # pipeline vs decode-only
-    python -m alexnet_tf.benchmark end_to_end [--data_dir=DIR]  # model.fit on TFRecords
+    python -m alexnet_tf.benchmark end_to_end [--data_dir=DIR]  # model.fit from TFRecords
     python -m alexnet_tf.benchmark serve                        # the SavedModel's latency
     python -m alexnet_tf.benchmark convert --num_images=2000    # make_tfrecords by workers
+    python -m alexnet_tf.benchmark service --num_workers=2      # input via tf.data service
+    python -m alexnet_tf.benchmark end_to_end --data_service=HOST:PORT  # fit fed by it
     python -m alexnet_tf.benchmark layout                       # NHWC vs NCHW convolutions
     python -m alexnet_tf.benchmark lrn                          # banded LRN vs TF's op
 
@@ -29,7 +31,7 @@ from absl import flags
 from alexnet_tf import cli, options
 
 FLAGS = flags.FLAGS
-MODES = ("train", "input", "end_to_end", "serve", "convert", "layout", "lrn")
+MODES = ("train", "input", "end_to_end", "serve", "convert", "service", "layout", "lrn")
 
 
 def define_flags() -> None:
@@ -55,9 +57,15 @@ def define_flags() -> None:
     )
     flags.DEFINE_string("data_dir", None, "input, end_to_end: TFRecords (default: demo data).")
     flags.DEFINE_integer("private_threads", 0, "input: tf.data private thread pool (0: shared).")
-    flags.DEFINE_integer("num_images", 400, "convert: JPEGs to generate and convert.")
-    flags.DEFINE_integer("num_workers", 0, "convert: largest worker count (0: all cores).")
-    flags.DEFINE_boolean("profile", False, "Write a TensorBoard profiler trace of timed steps.")
+    cli.define_data_service_flag()  # end_to_end: the TFRecords side through the service
+    flags.DEFINE_integer("num_images", 400, "convert: photographs to crop and convert.")
+    flags.DEFINE_integer("num_workers", 0, "convert, service: largest worker count (0: all cores).")
+    flags.DEFINE_boolean(
+        "profile",
+        False,
+        "Write a TensorBoard profiler trace of the timed steps (end_to_end: of "
+        "model.fit from TFRecords, tf.data's own events included).",
+    )
     flags.DEFINE_string("profile_dir", os.path.join("runs", "profile"), "Where --profile writes.")
 
 
@@ -83,6 +91,15 @@ def main(argv):
     for name in ("batch_size", "steps", "num_images"):
         if getattr(FLAGS, name) < 1:
             cli.usage_error(f"--{name} must be >= 1. Received: {getattr(FLAGS, name)}")
+    if FLAGS.data_service:
+        from alexnet_tf.data.service import ServiceError, check_reachable
+
+        if mode != "end_to_end":
+            cli.usage_error(f"--data_service applies to end_to_end only. Received mode {mode}")
+        try:
+            check_reachable(FLAGS.data_service)
+        except ServiceError as e:
+            cli.usage_error(str(e))
     import tensorflow as tf
 
     from alexnet_tf import precision

@@ -60,6 +60,16 @@ def define_precision_flag(help: str | None = None, default: str = "auto", choice
     )
 
 
+def define_data_service_flag() -> None:
+    """--data_service, as train and benchmark offer it."""
+    flags.DEFINE_string(
+        "data_service",
+        "",
+        "HOST:PORT of a tf.data service dispatcher (python -m alexnet_tf.data_service): the "
+        "training input pipeline runs on its workers. Validation stays here.",
+    )
+
+
 def resolve_precision():
     """The --mixed_precision flag resolved on this machine, logged once."""
     from alexnet_tf import precision

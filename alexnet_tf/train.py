@@ -120,6 +120,7 @@ def _define_input_and_run_flags() -> None:
     flags.DEFINE_integer("shuffle_buffer", _D.shuffle_buffer, "Examples in the shuffle buffer.")
     flags.DEFINE_integer("private_threads", 0, "tf.data private thread pool size (0: shared).")
     flags.DEFINE_boolean("cache_dataset", False, "Keep encoded records in memory (small data).")
+    cli.define_data_service_flag()
     flags.DEFINE_boolean(
         "skip_bad_records",
         False,

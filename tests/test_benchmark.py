@@ -20,8 +20,11 @@ def records(demo_records):
 
 CASES = {
     "train": (["--batch_size=2", "--matmul_size=256"], ["gflops_per_sec", "fraction_of_matmul"]),
-    "input": (["--batch_size=2"], ["ratio_to_decode_only", "naive_ratio_to_decode_only"]),
-    "end_to_end": (["--batch_size=2"], ["ratio_to_synthetic", "epoch_seconds_by_steps"]),
+    "input": (
+        ["--batch_size=2"],
+        ["ratio_to_decode_only", "crop_decode_ratio_to_decode_only", "naive_ratio_to_decode_only"],
+    ),
+    "end_to_end": (["--batch_size=2"], ["ratio_to_in_memory", "step_seconds"]),
     "serve": (
         ["--batch_size=2", "--num_classes=10"],
         ["latency_ms_batch1", "preprocessing_overhead_batch1"],
@@ -120,3 +123,19 @@ def test_flops_are_counted_from_the_model_being_timed():
     for architecture, macs in expected.items():
         model = build_alexnet(1000, tower_devices=None, architecture=architecture)
         assert forward_gflop(model) == pytest.approx(2 * macs / 1e9, rel=1e-9), architecture
+
+
+@pytest.mark.quick
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["end_to_end", "--data_service=localhost:1"], "nothing answers at"),
+        (["train", "--data_service=localhost:1"], "applies to end_to_end only"),
+    ],
+)
+def test_a_data_service_that_cannot_be_used_is_refused_first(args, message, tmp_path):
+    r = subprocess.run(
+        [sys.executable, "-m", "alexnet_tf.benchmark", *args],
+        capture_output=True, text=True, env=ENV, cwd=tmp_path,
+    )  # fmt: skip
+    assert r.returncode == 2 and message in r.stderr, r.stderr[-2000:]

@@ -271,6 +271,8 @@ def train_dataset(
     exclude: dict | None = None,
     seed: int | None = None,
     tfds_name: str | None = None,
+    data_service: str | None = None,
+    job_name: str | None = None,
 ) -> tf.data.Dataset:
     """Training batches: random image_size crops of the 256x256 images (crop=False: the
     centre one) and random reflections (section 4.1), (uint8 (B, S, S, 3), int32 (B,)).
@@ -282,9 +284,20 @@ def train_dataset(
     skip_errors drops records that fail to parse or decode, logging each.
     exclude leaves out known bad records: {shard path: (records to read, [positions to
     drop])}, from `check_data.exclusions`.
+    data_service (HOST:PORT of a tf.data service dispatcher): the whole pipeline runs on
+    the service's workers (`data.service`) as the service job `job_name`, whose batches
+    the trainers that name it share (so input_context does not shard them again); a job
+    of another name is another pass over the data. Not with cache or tfds_name.
     """
     if batch_size < 1:
         raise DataError(f"batch_size must be >= 1. Received: batch_size={batch_size}")
+    if data_service and (cache or tfds_name):
+        raise DataError(
+            "data_service runs the pipeline on its workers, which read TFRecord shards "
+            "afresh each pass: it takes neither cache nor tfds_name."
+        )
+    if data_service:
+        input_context = None  # the dispatcher shares the shards out
     ds, parse = _examples(
         data_dir, "train", input_context, True, seed, cycle_length, tfds_name, exclude
     )
@@ -310,7 +323,12 @@ def train_dataset(
         ds = ds.ignore_errors(log_warning=True)
     # drop_remainder: static batch shapes (XLA, TPUs) and equal per-replica batches.
     ds = ds.batch(batch_size, drop_remainder=True)
-    return ds.prefetch(AUTOTUNE).with_options(_options(private_threads))
+    ds = ds.prefetch(AUTOTUNE).with_options(_options(private_threads))
+    if data_service:
+        from alexnet_tf.data import service
+
+        ds = service.distribute(ds, data_service, job_name or service.JOB_NAME)
+    return ds
 
 
 def eval_dataset(
@@ -384,13 +402,19 @@ def small_images(
     return np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches])
 
 
-def decode_only_dataset(data_dir: str, batch_size: int, split: str = "train"):
+def decode_only_dataset(data_dir: str, batch_size: int, split: str = "train", crop: int = 0):
     """The baseline an input pipeline is measured against: read, parse and decode every
-    JPEG whole, batch; no augmentation."""
+    JPEG whole, batch; no augmentation. crop > 0: decode only the central crop x crop
+    window of each (256x256) image, through the fused op the training pipeline uses."""
     files = list_shards(data_dir, split)
     ds = _records(files, None, False, None, CYCLE_LENGTH)
-    ds = ds.map(
-        lambda r: (tf.io.decode_jpeg(schema.parse_example(r)[0], channels=3),),
-        num_parallel_calls=AUTOTUNE,
-    )
+
+    def decode(record):
+        image_bytes = schema.parse_example(record)[0]
+        if crop:
+            offset = augment.centre_offset(crop)
+            return (augment.decode_crop_square(image_bytes, offset, crop=crop),)
+        return (tf.io.decode_jpeg(image_bytes, channels=3),)
+
+    ds = ds.map(decode, num_parallel_calls=AUTOTUNE)
     return ds.batch(batch_size, drop_remainder=True).prefetch(AUTOTUNE)

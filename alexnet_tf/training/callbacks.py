@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import os
+import time
 
 import keras
 import numpy as np
@@ -139,7 +140,9 @@ class StopOnNaN(keras.callbacks.Callback):
 
 class History(keras.callbacks.Callback):
     """history.json and history.csv in model_dir: one row per finished epoch, rewritten
-    whole (atomically) each epoch; epochs a resumed run will redo are dropped first."""
+    whole (atomically) each epoch; epochs a resumed run will redo are dropped first.
+    Each row holds the epoch's logs and `epoch_seconds`, its wall time from its first
+    step to the end of its validation (the files written after it are not counted)."""
 
     def __init__(self, model_dir: str, initial_epoch: int = 0, write: bool = True):
         super().__init__()
@@ -151,8 +154,12 @@ class History(keras.callbacks.Callback):
             with open(self.json_path, encoding="utf-8") as f:
                 self.rows = [r for r in json.load(f) if r["epoch"] < initial_epoch]
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+
     def on_epoch_end(self, epoch, logs=None):
         row = {"epoch": epoch, **{k: float(v) for k, v in (logs or {}).items()}}
+        row["epoch_seconds"] = round(time.perf_counter() - self.started, 3)
         self.rows = [r for r in self.rows if r["epoch"] != epoch] + [row]
         if not self.write:
             return
@@ -187,7 +194,9 @@ class ModelFiles(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if not self.write:
             return
+        start = time.perf_counter()
         save_model_atomically(self.model, self.run.latest)
+        logging.info("%s written in %.1f s", self.run.latest, time.perf_counter() - start)
         value = (logs or {}).get(self.monitor)
         if value is not None and float(value) < self.best:
             self.best = float(value)
@@ -242,8 +251,14 @@ class StepBackup(keras.callbacks.Callback):
         return optimizer_step(model)
 
     def save(self):
+        start = time.perf_counter()
         try:
             self._checkpoint().save(checkpoint_number=optimizer_step(self.model))
+            logging.info(
+                "Backup at step %d written in %.1f s",
+                optimizer_step(self.model),
+                time.perf_counter() - start,
+            )
         except BaseException:
             # e.g. a full disk: drop this backup's partial files (TF leaves a
             # ckpt-N_temp directory), so the space goes back and only whole backups remain.

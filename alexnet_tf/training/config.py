@@ -63,6 +63,7 @@ class TrainConfig:
     shuffle_buffer: int = 10_000
     private_threads: int = 0
     cache_dataset: bool = False
+    data_service: str = ""  # HOST:PORT of a tf.data service dispatcher: input runs there
     skip_bad_records: bool = False
     prepare_demo_data: bool = False
     init_from: str = ""  # a model dir (its best.keras) or a .keras file to start from
@@ -123,6 +124,8 @@ def validate(cfg: TrainConfig) -> None:
     _check_schedule(cfg)
     _check_strategy(cfg)
     _check_dirs(cfg)
+    if cfg.data_service:
+        _check_data_service(cfg)
     if cfg.tfds_name:
         _check_tfds(cfg)
     elif "://" not in cfg.data_dir and not cfg.prepare_demo_data:
@@ -240,6 +243,24 @@ def _check_dirs(cfg: TrainConfig) -> None:
         _need(os.path.isdir(cfg.model_dir), f"--model_dir={cfg.model_dir} is not a directory.")
         _check_model_dir(cfg)
     _need(bool(cfg.data_dir or cfg.tfds_name), "--data_dir is required.")
+
+
+def _check_data_service(cfg: TrainConfig) -> None:
+    """--data_service: a dispatcher that answers, and a pipeline its workers can run (they
+    read TFRecord shards afresh each pass: no --cache_dataset, no --tfds_name)."""
+    for name in ("cache_dataset", "tfds_name"):
+        _need(
+            not getattr(cfg, name),
+            f"--data_service runs the training input on the service's workers, which read "
+            f"the TFRecord shards afresh each pass: --{name} does not combine with it "
+            f"(leave out --{name}, e.g. --nocache_dataset).",
+        )
+    from alexnet_tf.data.service import ServiceError, check_reachable
+
+    try:
+        check_reachable(cfg.data_service)
+    except ServiceError as e:
+        raise ConfigError(str(e)) from None
 
 
 def _check_tfds(cfg: TrainConfig) -> None:

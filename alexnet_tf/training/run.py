@@ -236,14 +236,17 @@ def start_from(model, config: TrainConfig) -> None:
     )
 
 
-def _shard_policy(dataset, data_dir: str, split: str, workers: int):
+def _shard_policy(dataset, data_dir: str, split: str, workers: int, service: str = ""):
     """Keras distributes a plain global-batch dataset itself (over replicas, and over
     workers by auto-sharding): by shard file when every worker can have one, else by
-    record."""
+    record. Through the tf.data service, not at all: the trainers share one service job,
+    which hands each batch to one of them."""
     options = tf.data.Options()
     policy = tf.data.experimental.AutoShardPolicy
     enough = data_dir is not None and len(data.list_shards(data_dir, split)) >= workers
     options.experimental_distribute.auto_shard_policy = policy.FILE if enough else policy.DATA
+    if service:
+        options.experimental_distribute.auto_shard_policy = policy.OFF
     return dataset.with_options(options)
 
 
@@ -330,6 +333,8 @@ def _datasets(config: TrainConfig, workers: int, scan: dict | None):
         skip_errors=config.skip_bad_records,
         exclude=exclude,
         seed=config.seed,
+        data_service=config.data_service or None,
+        job_name=service_job(config),
         **tfds,
     )
     val = data.eval_dataset(
@@ -346,9 +351,18 @@ def _datasets(config: TrainConfig, workers: int, scan: dict | None):
         val = val.take(config.validation_steps)
     if workers > 1:
         shards_dir = None if config.tfds_name else config.data_dir
-        train = _shard_policy(train, shards_dir, "train", workers)
+        train = _shard_policy(train, shards_dir, "train", workers, config.data_service)
         val = _shard_policy(val, shards_dir, "validation", workers)
     return train, val
+
+
+def service_job(config: TrainConfig) -> str | None:
+    """The run's tf.data service job (None without --data_service)."""
+    if not config.data_service:
+        return None
+    from alexnet_tf.data.service import job_name
+
+    return job_name(config.model_dir)
 
 
 def run(config: TrainConfig) -> dict:

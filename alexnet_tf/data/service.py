@@ -8,14 +8,14 @@ shuffle, batch) and the trainer only receives batches:
     python -m alexnet_tf.train ... --data_service=HOST:5050
 
 Processing mode: "distributed_epoch" (`ShardingPolicy.DYNAMIC`). The dispatcher hands out
-the shard files one at a time, in an order shuffled each pass, to whichever worker asks
-next, so a fast worker reads more and a slow one does not hold the others back. In each
-pass over the files each record is produced at most once, and exactly once while no
-worker is lost; each worker drops its own last incomplete batch, at most batch_size - 1
-records a pass. A worker that dies loses the rest of the file it was reading and the
-batches it held for that pass: training goes on with the workers left, and those records
-come back in the next pass. Every worker must be able to read the shard paths the trainer
-gives (a shared file system or object store).
+the shard files one at a time, to whichever worker asks next, so a fast worker reads
+more and a slow one does not hold the others back. In each pass over the files each
+record is produced at most once, and exactly once while no worker is lost; each worker
+drops its own last incomplete batch, at most batch_size - 1 records a pass. A worker
+that dies loses the rest of the file it was reading and the batches it held for that
+pass: training goes on with the workers left, and those records come back in the next
+pass. Every worker must be able to read the shard paths the trainer gives (a shared
+file system or object store).
 
 Validation stays on the trainer. The pipeline's options and `--skip_bad_records`' list
 of records to leave out travel with the dataset's graph to the workers. Addresses are

@@ -67,6 +67,7 @@ def test_one_pass_through_two_workers_gives_every_image_once(demo_records, servi
     assert there == here and len(here) == 36 - (sizes[0] - min(9, sizes[0]) + 2) - sizes[1]
 
 
+@pytest.mark.slow  # 24 s here, like the other kill tests: the default run stays near 12 min
 def test_training_survives_a_killed_worker_and_a_rerun_resumes(demo_records, service, tmp_path):
     """Two workers feed training; one is killed during the first epoch; training goes on
     with the other and finishes; a rerun with more epochs resumes from the last one."""

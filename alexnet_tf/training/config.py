@@ -253,7 +253,7 @@ def _check_data_service(cfg: TrainConfig) -> None:
             not getattr(cfg, name),
             f"--data_service runs the training input on the service's workers, which read "
             f"the TFRecord shards afresh each pass: --{name} does not combine with it "
-            f"(leave out --{name}, e.g. --nocache_dataset).",
+            f"(leave --{name} out).",
         )
     from alexnet_tf.data.service import ServiceError, check_reachable
 

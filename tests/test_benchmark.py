@@ -30,6 +30,10 @@ CASES = {
         ["latency_ms_batch1", "preprocessing_overhead_batch1"],
     ),
     "convert": (["--num_images=8", "--num_workers=1"], ["images_per_sec_by_workers"]),
+    "service": (
+        ["--batch_size=2", "--num_workers=1"],
+        ["images_per_sec_by_source", "ratio_to_local"],
+    ),
     "layout": (["--batch_size=2"], ["nchw_relative_time"]),
     "lrn": (["--batch_size=2"], ["speedup_over_op"]),
 }
@@ -57,7 +61,7 @@ def _bench(mode, records, tmp_path, *extra):
     return result
 
 
-SLOW_MODES = ("end_to_end", "serve")  # 14-17 s each: with -m slow
+SLOW_MODES = ("end_to_end", "serve", "service")  # 14-17 s each: with -m slow
 
 
 @pytest.mark.parametrize(

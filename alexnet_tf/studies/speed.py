@@ -62,14 +62,24 @@ def _timed(bench: Bench, fn, steps, warm_up: bool = True):
     `bench.warmup_steps` untimed calls unless warm_up=False (warmed up already)."""
     for _ in range(bench.warmup_steps if warm_up else 0):
         fn()
-    profiling = contextlib.nullcontext()
-    if bench.profile_dir:
-        profiling = tf.profiler.experimental.Profile(bench.profile_dir)
-    with profiling:
+    with _profiling(bench.profile_dir):
         start = time.perf_counter()
         for _ in range(steps):
             fn()
         return (time.perf_counter() - start) / steps
+
+
+def _profiling(profile_dir: str | None):
+    """A TensorBoard profiler trace into `profile_dir` while in the block (None: none)."""
+    if not profile_dir:
+        return contextlib.nullcontext()
+    return tf.profiler.experimental.Profile(profile_dir)
+
+
+def _input_rate(bench: Bench, dataset) -> float:
+    """Batches of `dataset` per second, as images/s, over `bench.steps` after warm-up."""
+    it = iter(dataset)
+    return bench.batch_size / _timed(bench, lambda: next(it), bench.steps)
 
 
 def matmul_gflops(n: int, dtype=tf.float32, repeats: int = 10) -> float:
@@ -211,10 +221,6 @@ def bench_input(bench: Bench):
     data_dir = demo_data_dir(bench)
     bs = bench.batch_size
 
-    def rate(dataset):
-        it = iter(dataset)
-        return bs / _timed(bench, lambda: next(it), bench.steps)
-
     pipelines = {
         "decode_only": data.decode_only_dataset(data_dir, bs).repeat(),
         "crop_decode_only": data.decode_only_dataset(data_dir, bs, crop=constants.CROP).repeat(),
@@ -227,7 +233,7 @@ def bench_input(bench: Bench):
     best = {name: 0.0 for name in pipelines}
     for _ in range(3):
         for name, ds in pipelines.items():
-            best[name] = max(best[name], rate(ds))
+            best[name] = max(best[name], _input_rate(bench, ds))
     base = best["decode_only"]
     result = {
         "images_per_sec": round(best["pipeline"], 1),
@@ -265,10 +271,7 @@ def step_seconds(model, dataset, steps: int, profile_dir: str | None = None) -> 
         def on_train_batch_end(self, batch, logs=None):
             ends.append(time.perf_counter())
 
-    profiling = contextlib.nullcontext()
-    if profile_dir:
-        profiling = tf.profiler.experimental.Profile(profile_dir)
-    with profiling:
+    with _profiling(profile_dir):
         model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, callbacks=[Clock()])
     return list(np.diff(ends))
 
@@ -374,18 +377,15 @@ def bench_service(bench: Bench):
     bs = bench.batch_size
     max_workers = bench.num_workers or os.cpu_count() or 1
 
-    def rate(dataset):
-        it = iter(dataset)
-        return bs / _timed(bench, lambda: next(it), bench.steps)
-
-    rates = {"local": rate(data.train_dataset(data_dir, bs, repeat=True, seed=0))}
+    local = data.train_dataset(data_dir, bs, repeat=True, seed=0)
+    rates = {"local": _input_rate(bench, local)}
     for n in range(1, max_workers + 1):
         dispatcher, address, workers = local_workers(n)
         try:
             ds = data.train_dataset(
                 data_dir, bs, repeat=True, seed=0, data_service=address, job_name=_unique_job()
             )
-            rates[f"{n}_workers"] = rate(ds)
+            rates[f"{n}_workers"] = _input_rate(bench, ds)
         finally:
             for worker in workers:
                 worker.terminate()

@@ -1,10 +1,13 @@
-"""Evaluate a trained model: centre crop, or the paper's 10 views with softmax averaged.
+"""Evaluate a trained model: centre crop, or several views with their softmax averaged.
 
     python -m alexnet_tf.evaluate --model_dir=runs/paper [--data_dir=data/imagenet] --crops=10
 
-Prints top-1 and top-5 error and writes them to MODEL_DIR/eval_<split>_<crops>crop.json
-(keys top1_error, top5_error, num_examples, crops, checkpoint, mixed_precision
-[, per_class_accuracy]).
+--crops=1 is the centre patch, 2 the centre and its reflection, 10 the paper's ten views
+(four corners and the centre, each also reflected). A model trained with --noflip never
+saw a reflection, so by default (--reflections=auto, from the run's train_config.json) its
+views are the unreflected ones: five for --crops=10. Prints top-1 and top-5 error and
+writes them to MODEL_DIR/eval_<split>_<crops>crop.json (keys top1_error, top5_error,
+num_examples, crops, views, checkpoint, mixed_precision [, per_class_accuracy]).
 The crop size is the model's (224, or 227 for an imported bvlc_alexnet).
 """
 
@@ -35,7 +38,18 @@ def define_flags() -> None:
         "none (default: the run's, when it trained on one).",
     )
     flags.DEFINE_enum("split", "validation", ["validation", "train"], "Split to evaluate.")
-    flags.DEFINE_integer("crops", 1, "1: centre crop; 10: the paper's ten views (section 4.1).")
+    flags.DEFINE_integer(
+        "crops",
+        1,
+        "1: centre crop; 2: it and its reflection; 10: the paper's ten views (section 4.1).",
+    )
+    flags.DEFINE_enum(
+        "reflections",
+        "auto",
+        ["auto", "with", "without"],
+        "Reflected views: auto includes them when the model was trained with reflections "
+        "(train_config.json's flip; an imported model: yes).",
+    )
     flags.DEFINE_integer("batch_size", 64, "Images per batch (x10 views with --crops=10).")
     flags.DEFINE_string("checkpoint", "best", "best | latest | path to a .keras file.")
     flags.DEFINE_boolean("per_class", False, "Also report top-1 accuracy per class.")
@@ -46,10 +60,18 @@ def main(argv):
     cli.no_arguments(argv)
     if not FLAGS.model_dir or not os.path.isdir(FLAGS.model_dir):
         cli.usage_error(f"--model_dir={FLAGS.model_dir} is not a directory.")
-    if FLAGS.crops not in (1, 10):
-        cli.usage_error(f"--crops must be 1 or 10. Received: {FLAGS.crops}")
     if FLAGS.batch_size < 1:
         cli.usage_error(f"--batch_size must be >= 1. Received: {FLAGS.batch_size}")
+    from alexnet_tf.data.views import view_names
+    from alexnet_tf.training.config import read_run_config
+
+    reflections = FLAGS.reflections == "with" or (
+        FLAGS.reflections == "auto" and (read_run_config(FLAGS.model_dir) or {}).get("flip", True)
+    )
+    try:
+        views = view_names(FLAGS.crops, reflections)
+    except ValueError as e:
+        cli.usage_error(f"--{e} (--reflections={FLAGS.reflections})")
     from alexnet_tf import data
     from alexnet_tf.files import atomic_write_json
     from alexnet_tf.inference import saving
@@ -71,16 +93,17 @@ def main(argv):
             FLAGS.split,
             image_size=model.input.shape[1],
             tfds_name=tfds_name,
+            reflections=reflections,
         )
     except (FileNotFoundError, data.DataError, ModelFileError) as e:
         cli.usage_error(str(e))
-    result = evaluate(model, dataset, FLAGS.crops, FLAGS.per_class)
+    result = evaluate(model, dataset, FLAGS.crops, FLAGS.per_class, views)
     result["checkpoint"] = os.path.basename(path)
     result["mixed_precision"] = choice.policy
     out = RunDir(FLAGS.model_dir).eval_result(FLAGS.split, FLAGS.crops)
     atomic_write_json(out, result)
     print(
-        f"{FLAGS.split}, {FLAGS.crops} crop(s), {result['num_examples']} images, "
+        f"{FLAGS.split}, {len(views)} view(s), {result['num_examples']} images, "
         f"{result['checkpoint']}: top-1 error {result['top1_error']:.4f}, "
         f"top-5 error {result['top5_error']:.4f} (written to {out})"
     )

@@ -169,6 +169,12 @@ def test_ten_views_equal_independent_slices(square_dir):
         ]
         want += [w[:, ::-1] for w in want]
         np.testing.assert_array_equal(got, np.stack(want))
+    # The other view sets are the same slices: the centre and its reflection; the five
+    # unreflected patches for a model trained without reflections.
+    two = np.concatenate([x.numpy() for x, _ in data.eval_dataset(out, 3, crops=2)])
+    np.testing.assert_array_equal(two, views[:, [4, 9]])
+    five = data.eval_dataset(out, 3, crops=10, reflections=False)
+    np.testing.assert_array_equal(np.concatenate([x.numpy() for x, _ in five]), views[:, :5])
 
 
 def test_eval_counts_every_example_once_deterministically(square_dir):
@@ -224,8 +230,10 @@ def test_bad_data_dirs_and_arguments(tmp_path, square_dir):
     with pytest.raises(data.DataError, match="does not exist"):
         data.eval_dataset(str(tmp_path / "nope"), 4)
     out, _, _ = square_dir
-    with pytest.raises(data.DataError, match="crops must be 1 or 10. Received: crops=5"):
+    with pytest.raises(data.DataError, match="crops must be 1, 2 or 10. Received: 5"):
         data.eval_dataset(out, 4, crops=5)
+    with pytest.raises(data.DataError, match="without reflections: use crops=1 or crops=10"):
+        data.eval_dataset(out, 4, crops=2, reflections=False)
     with pytest.raises(data.DataError, match="split must be one of"):
         data.eval_dataset(out, 4, split="test")
 

@@ -16,6 +16,7 @@ from trainer import SMALL_WIDTHS
 
 from alexnet_tf import constants, data
 from alexnet_tf.data import augment, demo
+from alexnet_tf.data.views import view_names
 from alexnet_tf.inference import export
 from alexnet_tf.inference.evaluate import evaluate
 from alexnet_tf.inference.serving import explain
@@ -231,7 +232,35 @@ def test_evaluate_counts_every_example_and_ten_crops_of_a_constant_image(trained
     labels = tf.constant([0, 3])
     r10 = evaluate(trained["model"], [(ten, labels)], crops=10)
     r1 = evaluate(trained["model"], [(one, labels)], crops=1)
-    assert r10 == {**r1, "crops": 10}
+    assert r10 == {**r1, "crops": 10, "views": list(view_names(10))}
+
+
+def _evaluate_cli(model_dir, *flags):
+    return subprocess.run(
+        [sys.executable, "-m", "alexnet_tf.evaluate", f"--model_dir={model_dir}",
+         "--batch_size=6", "--mixed_precision=float32", *flags],
+        capture_output=True, text=True, env=ENV,
+    )  # fmt: skip
+
+
+def test_a_model_trained_without_reflections_is_evaluated_without_them(trained, tmp_path):
+    """train_config.json's flip=false: --crops=10 averages the five unreflected patches
+    (recorded by name), and --crops=2, the centre and its reflection, is refused."""
+    run = tmp_path / "noflip"
+    run.mkdir()
+    (run / "best.keras").symlink_to(os.path.join(trained["model_dir"], "best.keras"))
+    (run / "train_config.json").write_text(
+        json.dumps({"data_dir": trained["data_dir"], "flip": False})
+    )
+    r = _evaluate_cli(run, "--crops=2")
+    assert r.returncode == 2 and "--crops=2 is the centre and its reflection" in r.stderr
+    assert "use crops=1 or crops=10" in r.stderr and "Traceback" not in r.stderr
+    r = _evaluate_cli(run, "--crops=10")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "5 view(s), 12 images" in r.stdout
+    result = json.load(open(run / "eval_validation_10crop.json"))
+    assert result["crops"] == 10 and result["num_examples"] == 12
+    assert result["views"] == ["top_left", "top_right", "bottom_left", "bottom_right", "centre"]
 
 
 def test_evaluate_and_predict_clis(trained, tmp_path):
@@ -252,9 +281,11 @@ def test_evaluate_and_predict_clis(trained, tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     result = json.load(open(os.path.join(trained["model_dir"], "eval_validation_10crop.json")))
     assert set(result) == {
-        "top1_error", "top5_error", "num_examples", "crops", "checkpoint", "mixed_precision"
+        "top1_error", "top5_error", "num_examples", "crops", "views", "checkpoint",
+        "mixed_precision",
     }  # fmt: skip
     assert result["num_examples"] == 12 and result["crops"] == 10
+    assert result["views"] == list(view_names(10))
     assert result["mixed_precision"] == "float32"
     good, bad = tmp_path / "a.jpg", tmp_path / "b.jpg"
     good.write_bytes(_jpeg(5))

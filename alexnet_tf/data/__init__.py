@@ -4,7 +4,8 @@
     ds = data.train_dataset("data/imagenet", batch_size=128)
 
 `schema` (the TFRecord fields), `tfrecords` (image folders -> shards), `augment` (the
-paper's augmentations as pure functions), `pipeline` (the tf.data chains, whose public
+paper's augmentations as pure functions), `views` (the evaluation views by name, without
+TensorFlow), `pipeline` (the tf.data chains, whose public
 names this package hands on), `service` (the training pipeline on tf.data service
 workers), `check` (finding unusable records) and `demo` (the built-in demo data set).
 Nothing here imports the model.

@@ -16,6 +16,7 @@ from alexnet_tf.constants import (
     PIXEL_SCALE,
     RESIZE,
 )
+from alexnet_tf.data.views import POSITIONS, view_names
 
 
 def pca_lighting(images, alpha, eigval=IMAGENET_EIGVAL, eigvec=IMAGENET_EIGVEC):
@@ -149,10 +150,19 @@ def decode_square(image_bytes, size=RESIZE):
     return _to_crop_size(square, size)
 
 
+def crop_views(image, names, crop=CROP):
+    """(size, size, 3) image -> (len(names), crop, crop, 3): the named views (view_names)."""
+    offsets = dict(zip(POSITIONS, ten_crop_offsets(crop, image.shape[0] or RESIZE), strict=True))
+    views = []
+    for name in names:
+        position = name.removesuffix("_reflected")
+        y, x = offsets[position]
+        view = image[y : y + crop, x : x + crop]
+        views.append(tf.reverse(view, axis=[1]) if name != position else view)
+    return tf.stack(views)
+
+
 def ten_crop(image, crop=CROP):
     """(size, size, 3) image -> (10, crop, crop, 3): four corners and the centre, then
     their reflections (section 4.1's test views), in TEN_CROP_OFFSETS order."""
-    offsets = ten_crop_offsets(crop, image.shape[0] or RESIZE)
-    views = [image[y : y + crop, x : x + crop] for y, x in offsets]
-    views += [tf.reverse(v, axis=[1]) for v in views]
-    return tf.stack(views)
+    return crop_views(image, view_names(10), crop)

@@ -344,12 +344,17 @@ def eval_dataset(
     skip_errors: bool = False,
     exclude: dict | None = None,
     tfds_name: str | None = None,
+    reflections: bool = True,
 ) -> tf.data.Dataset:
     """Evaluation batches in file order, every example exactly once (the last batch may
-    be short). crops=1: the central image_size patch; crops=10: the paper's ten views.
+    be short). crops=1: the central image_size patch, (B, S, S, 3); crops=2 or 10: the
+    views `augment.view_names(crops, reflections)` names, (B, V, S, S, 3): the centre and
+    its reflection, or the paper's ten views (five without reflections).
     skip_errors and exclude as in `train_dataset`."""
-    if crops not in (1, 10):
-        raise DataError(f"crops must be 1 or 10. Received: crops={crops!r}")
+    try:
+        names = augment.view_names(crops, reflections)
+    except ValueError as e:
+        raise DataError(str(e)) from None
     if batch_size < 1:
         raise DataError(f"batch_size must be >= 1. Received: batch_size={batch_size}")
     ds, parse = _examples(
@@ -362,7 +367,7 @@ def eval_dataset(
         image_bytes, label = parse(*element)
         if crops == 1:
             return decode(image_bytes, augment.centre_offset(image_size), crop=image_size), label
-        return augment.ten_crop(augment.decode_square(image_bytes), crop=image_size), label
+        return augment.crop_views(augment.decode_square(image_bytes), names, image_size), label
 
     ds = ds.map(views, num_parallel_calls=AUTOTUNE)
     if skip_errors:

@@ -8,22 +8,25 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from alexnet_tf.data.views import view_names
 from alexnet_tf.model.metrics import TopKError
 
 
-def evaluate(model, dataset, crops: int = 1, per_class: bool = False) -> dict:
+def evaluate(model, dataset, crops: int = 1, per_class: bool = False, views=None) -> dict:
     """Top-1/top-5 error of `model` on `dataset` ((images, labels) batches; images
-    (B, S, S, 3), or (B, 10, S, S, 3) with crops=10)."""
+    (B, S, S, 3) with crops=1, else (B, V, S, S, 3): V views whose softmax is averaged).
+    `views` (their names) is recorded; by default augment.view_names(crops)."""
+    views = tuple(views or view_names(crops))
     num_classes = model.output.shape[-1]
 
     @tf.function(reduce_retracing=True)  # the last batch may be short
     def probabilities(images):
         if crops == 1:
             return tf.nn.softmax(tf.cast(model(images, training=False), tf.float32), axis=-1)
-        shape = tf.shape(images)  # (B, 10, S, S, 3): one forward pass for all views
+        shape = tf.shape(images)  # (B, V, S, S, 3): one forward pass for all views
         flat = tf.reshape(images, tf.concat([[-1], shape[2:]], axis=0))
         probs = tf.nn.softmax(tf.cast(model(flat, training=False), tf.float32), axis=-1)
-        return tf.reduce_mean(tf.reshape(probs, [shape[0], crops, num_classes]), axis=1)
+        return tf.reduce_mean(tf.reshape(probs, [shape[0], shape[1], num_classes]), axis=1)
 
     top1, top5 = TopKError(1), TopKError(5)
     hits, counts = np.zeros(num_classes), np.zeros(num_classes)
@@ -42,6 +45,7 @@ def evaluate(model, dataset, crops: int = 1, per_class: bool = False) -> dict:
         "top5_error": float(top5.result()),
         "num_examples": n,
         "crops": crops,
+        "views": list(views),
     }
     if per_class:
         result["per_class_accuracy"] = [

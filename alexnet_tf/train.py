@@ -46,6 +46,13 @@ def define_flags() -> None:
 def _define_schedule_flags() -> None:
     """Epochs, batch, the optimizer and the learning-rate schedule."""
     flags.DEFINE_integer("epochs", _D.epochs, "Epochs to train (section 5: about 90).")
+    flags.DEFINE_integer(
+        "train_images",
+        _D.train_images,
+        "Images to see in all (0: use --epochs): the epochs follow from the training set's "
+        f"size, at least {cfg_lib.MIN_EPOCHS} and at most {cfg_lib.MAX_EPOCHS}. Refused "
+        "together with --epochs.",
+    )
     flags.DEFINE_integer("batch_size", _D.batch_size, "Global batch, over all replicas.")
     flags.DEFINE_float("learning_rate", _D.learning_rate, "Initial learning rate (for batch 128).")
     flags.DEFINE_float("momentum", _D.momentum, "SGD momentum.")
@@ -162,6 +169,11 @@ def config_from_flags() -> cfg_lib.TrainConfig:
     for name in ("data_dir", "model_dir"):
         values[name] = values[name] or ""
     values["freeze"] = cfg_lib.parse_freeze(values["freeze"] or ())
+    if FLAGS.train_images and FLAGS["epochs"].present:
+        raise cfg_lib.ConfigError(
+            f"--epochs={FLAGS.epochs} and --train_images={FLAGS.train_images} both set the "
+            "run's length: give one (--train_images=0 turns it off)."
+        )
     explicit = {name for name in options.NAMES if FLAGS[name].present}
     return cfg_lib.with_source_options(cfg_lib.TrainConfig(**values), explicit)
 
@@ -174,7 +186,7 @@ def main(argv):
     except cfg_lib.ConfigError as e:
         cli.usage_error(str(e))
     if FLAGS.check_only:
-        print(config.to_json())
+        print(cfg_lib.planned(config).to_json())
         return
     from alexnet_tf.training import run  # TensorFlow starts here, after validation
 

@@ -318,6 +318,19 @@ def test_a_killed_worker_stops_the_other_and_a_rerun_resumes(small_data, tmp_pat
     assert [h["epoch"] for h in _history(model_dir)] == [0, 1]
 
 
+def test_train_images_chooses_and_logs_the_epochs_and_a_rerun_keeps_them(small_data, tmp_path):
+    model_dir = str(tmp_path / "run")
+    cmd = train_cmd(small_data, model_dir, "--train_images=16", "--steps_per_epoch=1")
+    r = run(cmd)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "--train_images=16: 4 epochs of 1 steps of 4 (4 steps, 16 images;" in r.stderr
+    config = json.load(open(os.path.join(model_dir, "train_config.json")))
+    assert (config["train_images"], config["epochs"]) == (16, 4)
+    assert [h["epoch"] for h in _history(model_dir)] == [0, 1, 2, 3]
+    r = run(cmd)  # the same data gives the same epochs: nothing is left to train
+    assert r.returncode == 0 and "All 4 epochs are done already (step 4)" in r.stderr
+
+
 def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_backup(small_data, tmp_path):
     model_dir = str(tmp_path / "run")
     r = run(
@@ -357,6 +370,32 @@ def test_warm_up_then_cosine_to_the_floor_as_a_function_of_the_step():
     assert rate(3, "step") == pytest.approx(0.008) and rate(50, "step") is None
 
 
+@pytest.mark.quick
+def test_train_images_sets_the_epochs_from_the_data_size(tmp_path):
+    """--train_images over hand-made metadata: images / (steps x batch), rounded, kept
+    within [MIN_EPOCHS, MAX_EPOCHS]; without it, --epochs stands."""
+    from alexnet_tf.training import config as cfg_lib
+
+    def planned(num_train, train_images, **kw):
+        data_dir = tmp_path / f"d{num_train}"
+        data_dir.mkdir(exist_ok=True)
+        (data_dir / "metadata.json").write_text(
+            json.dumps({"classes": ["a", "b"], "num_examples": {"train": num_train}})
+        )
+        cfg = cfg_lib.TrainConfig(str(data_dir), "m", train_images=train_images, **kw)
+        return cfg_lib.planned(cfg).epochs
+
+    assert cfg_lib.MIN_EPOCHS == 3 and cfg_lib.MAX_EPOCHS == 90
+    # 10,000 images in batches of 64: 156 steps of 9,984 images an epoch.
+    assert planned(10_000, 120_000, batch_size=64) == 12
+    assert planned(10_000, 125_000, batch_size=64) == 13  # 12.52 epochs, rounded
+    assert planned(100_000, 120_000, batch_size=64) == 3  # 1.2: the floor
+    assert planned(1_000, 120_000, batch_size=64) == 90  # 120: the ceiling
+    assert planned(10_000, 120_000, batch_size=64, steps_per_epoch=100) == 19  # 6,400 a pass
+    assert planned(10_000, 0, batch_size=64, epochs=7) == 7
+    assert cfg_lib.epochs_for(50, 10) == 5
+
+
 BAD_FLAGS = [
     (["--batch_size=-1"], "--batch_size must be >= 1"),
     (["--distribution_strategy=foo"], "--distribution_strategy must be one of default, mirrored"),
@@ -387,6 +426,19 @@ BAD_FLAGS = [
         "--lr_schedule must be one of plateau, step, cosine. Received: --lr_schedule=linear",
     ),
     (["--backup_every_steps=0"], "--backup_every_steps must be >= 1"),
+    (["--train_images=-1"], "--train_images must be >= 0. Received: -1"),
+    (
+        ["--train_images=100", "--epochs=5"],
+        "--epochs=5 and --train_images=100 both set the run's length: give one",
+    ),
+    (
+        ["--train_images=100", "--lr_schedule=step", "--lr_boundaries=1"],
+        "--lr_schedule=step takes --lr_boundaries in epochs, which --train_images chooses",
+    ),
+    (
+        ["--train_images=100", "--warmup_epochs=3"],
+        "--warmup_epochs must be in [0, 3) with --train_images",
+    ),
     (["--plateau_patience=0"], "--plateau_patience must be >= 1"),
     (["--seed=-1"], "--seed must be in [0, 2**32)"),
     (["--verbose=3"], "--verbose must be 0, 1 or 2"),

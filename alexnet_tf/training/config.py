@@ -20,6 +20,10 @@ from alexnet_tf.rundir import RunDir
 
 STRATEGIES = ("default", "mirrored", "multi_worker_mirrored", "towers")
 LR_SCHEDULES = ("plateau", "step", "cosine")
+# --train_images: the epochs it gives are kept within these. Fewer than MIN_EPOCHS leaves
+# no room for a warm-up and a decay; more than MAX_EPOCHS (the paper's 90 passes over
+# ImageNet) repeats a small set past the point where its error still falls.
+MIN_EPOCHS, MAX_EPOCHS = 3, 90
 # Fields that define the network: a model_dir holding a run with other values is refused.
 MODEL_FIELDS = ("num_classes", *STRUCTURAL)
 # Layers --freeze can hold fixed (both towers'); fc8 is always trained.
@@ -36,6 +40,7 @@ class TrainConfig:
     model_dir: str
     tfds_name: str = ""  # a TFDS image data set, prepared in data_dir, instead of TFRecords
     epochs: int = 90
+    train_images: int = 0  # > 0: the images to see in all, from which the epochs follow
     batch_size: int = constants.PAPER_BATCH
     learning_rate: float = 0.01
     momentum: float = 0.9
@@ -172,14 +177,18 @@ def _check_schedule(cfg: TrainConfig) -> None:
         f"Received: {cfg.min_learning_rate}",
     )
     _need(
-        0 <= cfg.warmup_epochs < cfg.epochs,
-        f"--warmup_epochs must be in [0, --epochs={cfg.epochs}). Received: {cfg.warmup_epochs}",
-    )
-    _need(
         cfg.plateau_patience >= 1,
         f"--plateau_patience must be >= 1. Received: {cfg.plateau_patience}",
     )
     _choice(cfg, "lr_schedule", LR_SCHEDULES)
+    _need(cfg.train_images >= 0, f"--train_images must be >= 0. Received: {cfg.train_images}")
+    if cfg.train_images:
+        _check_train_images(cfg)
+        return
+    _need(
+        0 <= cfg.warmup_epochs < cfg.epochs,
+        f"--warmup_epochs must be in [0, --epochs={cfg.epochs}). Received: {cfg.warmup_epochs}",
+    )
     if cfg.lr_schedule == "step":
         _need(bool(cfg.lr_boundaries), "--lr_schedule=step needs --lr_boundaries, e.g. 30,60,80.")
         _need(
@@ -188,6 +197,48 @@ def _check_schedule(cfg: TrainConfig) -> None:
             f"--lr_boundaries must be increasing epochs in (0, --epochs={cfg.epochs}). "
             f"Received: {','.join(map(str, cfg.lr_boundaries))}",
         )
+
+
+def _check_train_images(cfg: TrainConfig) -> None:
+    """--train_images chooses at least MIN_EPOCHS epochs, so what is given in epochs must
+    fit in that many; boundaries in epochs cannot follow a length not yet known."""
+    _need(
+        cfg.lr_schedule != "step",
+        "--lr_schedule=step takes --lr_boundaries in epochs, which --train_images chooses "
+        "from the data's size: use --lr_schedule=cosine or plateau, or --epochs instead.",
+    )
+    _need(
+        0 <= cfg.warmup_epochs < MIN_EPOCHS,
+        f"--warmup_epochs must be in [0, {MIN_EPOCHS}) with --train_images, which may "
+        f"choose as few as {MIN_EPOCHS} epochs. Received: {cfg.warmup_epochs}",
+    )
+
+
+def epochs_for(train_images: int, images_per_epoch: int) -> int:
+    """The epochs that show about `train_images` images, within [MIN_EPOCHS, MAX_EPOCHS]."""
+    return min(MAX_EPOCHS, max(MIN_EPOCHS, round(train_images / images_per_epoch)))
+
+
+def with_schedule(cfg: TrainConfig, steps_per_epoch: int) -> TrainConfig:
+    """The config with its epochs set: from --train_images when given (epochs of
+    steps_per_epoch x batch_size images), else as it is."""
+    if not cfg.train_images:
+        return cfg
+    return dataclasses.replace(
+        cfg, epochs=epochs_for(cfg.train_images, steps_per_epoch * cfg.batch_size)
+    )
+
+
+def planned(cfg: TrainConfig) -> TrainConfig:
+    """The config with the epochs --train_images gives, where the data's metadata.json
+    tells the training set's size without TensorFlow (TFRecords); else as it is."""
+    path = os.path.join(cfg.data_dir, constants.METADATA_FILE)
+    if not cfg.train_images or cfg.tfds_name or not os.path.isfile(path):
+        return cfg
+    with open(path, encoding="utf-8") as f:
+        num_train = json.load(f).get("num_examples", {}).get("train") or cfg.num_train_examples
+    steps = cfg.steps_per_epoch or num_train // cfg.batch_size
+    return with_schedule(cfg, steps) if steps >= 1 else cfg
 
 
 def _check_strategy(cfg: TrainConfig) -> None:

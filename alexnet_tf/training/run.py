@@ -36,9 +36,12 @@ from alexnet_tf.training.callbacks import (
     TrainingDiverged,
 )
 from alexnet_tf.training.config import (
+    MAX_EPOCHS,
+    MIN_EPOCHS,
     ConfigError,
     TrainConfig,
     read_run_config,
+    with_schedule,
     with_source_options,
 )
 
@@ -402,6 +405,8 @@ def _run(config: TrainConfig, choice: precision.Choice) -> dict:
     """The run's phases, in order; each takes and returns plain values."""
     strategy, role = _devices(config)
     meta, sizes = _data_sizes(config)
+    config = with_schedule(config, sizes.steps_per_epoch)
+    _log_schedule(config, sizes.steps_per_epoch)
     _write_run_files(config, choice, meta, sizes, role)
     scan = _bad_records(config, role.is_chief) if config.skip_bad_records else None
     train_ds, val_ds = _datasets(config, role.workers, scan)
@@ -469,6 +474,21 @@ def _data_sizes(config: TrainConfig) -> tuple[dict, _Sizes]:
             f"examples in --data_dir={config.data_dir}; use a smaller batch."
         )
     return meta, _Sizes(num_classes, steps_per_epoch, counts.get("validation", 0))
+
+
+def _log_schedule(config: TrainConfig, steps_per_epoch: int) -> None:
+    images = config.epochs * steps_per_epoch * config.batch_size
+    chosen = f"{config.epochs} epochs of {steps_per_epoch} steps of {config.batch_size}"
+    if config.train_images:
+        logging.info(
+            "--train_images=%d: %s (%d steps, %d images; epochs kept within [%d, %d])",
+            config.train_images, chosen, config.epochs * steps_per_epoch, images,
+            MIN_EPOCHS, MAX_EPOCHS,
+        )  # fmt: skip
+    else:
+        logging.info(
+            "Schedule: %s (%d steps, %d images)", chosen, config.epochs * steps_per_epoch, images
+        )
 
 
 def _write_run_files(config, choice, meta: dict, sizes: _Sizes, role: _Role) -> None:

@@ -29,6 +29,8 @@ setup(
         "onnx": ["onnx>=1.16"],
         # the photo corpus the converter and input benchmarks read (studies/photos.py)
         "bench": ["scikit-image>=0.22", "scikit-learn>=1.3"],
+        # tools/baseline.py's classic models, and the digits set (studies/image_sets.py)
+        "baseline": ["scikit-learn>=1.3"],
         # onnxruntime: the tests compare imported models with it, nothing else needs it
         "test": [
             "pytest>=8",

@@ -31,6 +31,8 @@ setup(
         "bench": ["scikit-image>=0.22", "scikit-learn>=1.3"],
         # tools/baseline.py's classic models, and the digits set (studies/image_sets.py)
         "baseline": ["scikit-learn>=1.3"],
+        # TFLite's interpreter, moving out of TensorFlow (tf.lite.Interpreter without it)
+        "tflite": ["ai-edge-litert>=2.0"],
         # onnxruntime: the tests compare imported models with it, nothing else needs it
         "test": [
             "pytest>=8",
@@ -42,6 +44,7 @@ setup(
             "onnxruntime>=1.17",
             "scikit-image>=0.22",
             "scikit-learn>=1.3",
+            "ai-edge-litert>=2.0",
         ],
     },
 )

@@ -5,7 +5,8 @@ Subpackages, each with one job; data flows down and nothing imports upward:
   data/       TFRecord schema, image folders -> shards, augmentations, tf.data pipelines,
               the record checker, the demo data set (never imports model/)
   training/   the run's configuration (TF-free), the training run, its callbacks
-  inference/  loading, evaluation, the serving graph, SavedModel export, prediction
+  inference/  loading, evaluation, the serving graph, SavedModel and TFLite export,
+              prediction, features
   studies/    the paper's ablations, measured speed
 TF-free modules beside them: `constants` (sizes, file and shard names, ImageNet
 statistics), `options` (the network's options, declared once), `rundir` (the files of a
@@ -13,7 +14,8 @@ run directory and an export base), `files` (whole-file writes), `cli` (the comma
 edge). `keras_internals` holds every use of Keras' private API.
 
 Programs (`python -m alexnet_tf.NAME`), the only modules that read flags: `train`,
-`evaluate`, `export`, `predict`, `benchmark`, `check_data`, `demo_data`.
+`evaluate`, `export`, `predict`, `features`, `benchmark`, `check_data`, `demo_data`,
+`data_service`. `applications` builds the network with keras.applications' arguments.
 Importing the package imports no TensorFlow.
 """
 

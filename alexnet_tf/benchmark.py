@@ -7,6 +7,7 @@ applies, the configuration, TF version, CPU).
     python -m alexnet_tf.benchmark input [--data_dir=DIR]       # pipeline vs decode-only
     python -m alexnet_tf.benchmark end_to_end [--data_dir=DIR]  # model.fit from TFRecords
     python -m alexnet_tf.benchmark serve                        # the SavedModel's latency
+    python -m alexnet_tf.benchmark serve --tflite=E/1/model.tflite  # beside its Keras model
     python -m alexnet_tf.benchmark convert --num_images=2000    # make_tfrecords by workers
     python -m alexnet_tf.benchmark service --num_workers=2      # input via tf.data service
     python -m alexnet_tf.benchmark end_to_end --data_service=HOST:PORT  # fit fed by it
@@ -67,6 +68,9 @@ def define_flags() -> None:
         "model.fit from TFRecords, tf.data's own events included).",
     )
     flags.DEFINE_string("profile_dir", os.path.join("runs", "profile"), "Where --profile writes.")
+    flags.DEFINE_string(
+        "tflite", None, "serve: time this .tflite file (export --format=tflite) beside its model."
+    )
 
 
 def bench_from_flags(policy: str):
@@ -100,6 +104,15 @@ def main(argv):
             check_reachable(FLAGS.data_service)
         except ServiceError as e:
             cli.usage_error(str(e))
+    if FLAGS.tflite:
+        if mode != "serve":
+            cli.usage_error(f"--tflite applies to serve only. Received mode {mode}")
+        source = os.path.join(os.path.dirname(FLAGS.tflite), "classes.json")
+        if not os.path.isfile(FLAGS.tflite) or not os.path.isfile(source):
+            cli.usage_error(
+                f"--tflite={FLAGS.tflite} is not a file written by export --format=tflite "
+                "(model.tflite with classes.json beside it)."
+            )
     import tensorflow as tf
 
     from alexnet_tf import precision

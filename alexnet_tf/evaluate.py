@@ -8,7 +8,9 @@ saw a reflection, so by default (--reflections=auto, from the run's train_config
 views are the unreflected ones: five for --crops=10. Prints top-1 and top-5 error and
 writes them to MODEL_DIR/eval_<split>_<crops>crop.json (keys top1_error, top5_error,
 num_examples, crops, views, checkpoint, mixed_precision [, per_class_accuracy]).
-The crop size is the model's (224, or 227 for an imported bvlc_alexnet).
+The crop size is the model's (224, or 227 for an imported bvlc_alexnet). --tflite=FILE
+evaluates a flatbuffer from `export --format=tflite` on the same data and views instead,
+and writes eval_<split>_<crops>crop_tflite_<quantize>.json.
 """
 
 from __future__ import annotations
@@ -53,6 +55,12 @@ def define_flags() -> None:
     flags.DEFINE_integer("batch_size", 64, "Images per batch (x10 views with --crops=10).")
     flags.DEFINE_string("checkpoint", "best", "best | latest | path to a .keras file.")
     flags.DEFINE_boolean("per_class", False, "Also report top-1 accuracy per class.")
+    flags.DEFINE_string(
+        "tflite",
+        None,
+        "Evaluate this .tflite file (export --format=tflite of the run) instead of the Keras "
+        "model, on the same data and views: eval_<split>_<crops>crop_tflite_<quantize>.json.",
+    )
     cli.define_precision_flag()
 
 
@@ -72,10 +80,13 @@ def main(argv):
         views = view_names(FLAGS.crops, reflections)
     except ValueError as e:
         cli.usage_error(f"--{e} (--reflections={FLAGS.reflections})")
+    if FLAGS.tflite and FLAGS.per_class:
+        cli.usage_error("--per_class is for the Keras model; leave it out with --tflite.")
     from alexnet_tf import data
     from alexnet_tf.files import atomic_write_json
     from alexnet_tf.inference import saving
     from alexnet_tf.inference.evaluate import evaluate
+    from alexnet_tf.inference.tflite import Runner, TFLiteError, evaluate_tflite
     from alexnet_tf.keras_file import ModelFileError
 
     try:
@@ -83,24 +94,32 @@ def main(argv):
             data_dir, tfds_name = FLAGS.data_dir, FLAGS.tfds_name
         else:
             data_dir, tfds_name = saving.run_data_source(FLAGS.model_dir)
-        path = saving.resolve_checkpoint(FLAGS.model_dir, FLAGS.checkpoint)
-        choice = cli.resolve_precision()
-        model = saving.load_for_inference(path, choice.policy)
+        if FLAGS.tflite:
+            model, path, policy = Runner(FLAGS.tflite), FLAGS.tflite, "float32"
+            image_size = model.image_size
+        else:
+            path = saving.resolve_checkpoint(FLAGS.model_dir, FLAGS.checkpoint)
+            policy = cli.resolve_precision().policy
+            model = saving.load_for_inference(path, policy)
+            image_size = model.input.shape[1]
         dataset = data.eval_dataset(
             data_dir,
             FLAGS.batch_size,
             FLAGS.crops,
             FLAGS.split,
-            image_size=model.input.shape[1],
+            image_size=image_size,
             tfds_name=tfds_name,
             reflections=reflections,
         )
-    except (FileNotFoundError, data.DataError, ModelFileError) as e:
+    except (FileNotFoundError, data.DataError, ModelFileError, TFLiteError) as e:
         cli.usage_error(str(e))
-    result = evaluate(model, dataset, FLAGS.crops, FLAGS.per_class, views)
+    if FLAGS.tflite:
+        result = evaluate_tflite(model, dataset, FLAGS.crops, views)
+    else:
+        result = evaluate(model, dataset, FLAGS.crops, FLAGS.per_class, views)
     result["checkpoint"] = os.path.basename(path)
-    result["mixed_precision"] = choice.policy
-    out = RunDir(FLAGS.model_dir).eval_result(FLAGS.split, FLAGS.crops)
+    result["mixed_precision"] = policy
+    out = RunDir(FLAGS.model_dir).eval_result(FLAGS.split, FLAGS.crops, result.get("quantize", ""))
     atomic_write_json(out, result)
     print(
         f"{FLAGS.split}, {len(views)} view(s), {result['num_examples']} images, "

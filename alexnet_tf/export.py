@@ -4,7 +4,16 @@
 
 Writes exports/alexnet/<N>/ (default N: the next free version), the layout TF Serving
 watches, with `serving_default` (JPEG/PNG bytes in) and `predict_images` signatures and
-warm-up records. The library is `alexnet_tf.inference.export`.
+warm-up records; --features adds a `features` signature (JPEG/PNG bytes in, fc7 out).
+The library is `alexnet_tf.inference.export`.
+
+    python -m alexnet_tf.export --model_dir=runs/demo --export_dir=exports/alexnet_tflite \
+        --format=tflite --quantize=int8 [--data_dir=data/demo]
+
+--format=tflite writes exports/alexnet_tflite/<N>/model.tflite (RGB crops in, float32
+0-255; probabilities out) and classes.json; --quantize=float16 halves it, int8 quarters it
+and calibrates on training images of --data_dir (default: the run's data). The library
+is `alexnet_tf.inference.tflite`.
 """
 
 from __future__ import annotations
@@ -25,6 +34,19 @@ def define_flags() -> None:
     flags.DEFINE_integer("version", None, "Version number (default: the next one).")
     flags.DEFINE_string("checkpoint", "best", "best | latest | path to a .keras file.")
     flags.DEFINE_string("model_name", None, "Name for the warm-up requests (default: NAME).")
+    flags.DEFINE_boolean(
+        "features", False, "Add a `features` signature: image bytes in, fc7 (4096) out."
+    )
+    flags.DEFINE_enum("format", "savedmodel", ["savedmodel", "tflite"], "What to write.")
+    flags.DEFINE_enum(
+        "quantize",
+        "none",
+        ["none", "float16", "int8"],
+        "--format=tflite: post-training quantization (int8 calibrates on --data_dir).",
+    )
+    flags.DEFINE_string(
+        "data_dir", None, "--quantize=int8: TFRecords to calibrate on (default: the run's)."
+    )
     cli.define_precision_flag(
         "float32 (the default: what every TF Serving build runs) or mixed_bfloat16 (servers "
         "with bfloat16 units); inputs and outputs are the same either way.",
@@ -38,6 +60,20 @@ def main(argv):
     cli.require("model_dir", "export_dir")
     if not os.path.isdir(FLAGS.model_dir):
         cli.usage_error(f"--model_dir={FLAGS.model_dir} does not exist.")
+    tflite = FLAGS.format == "tflite"
+    if not tflite:
+        for name in ("quantize", "data_dir"):
+            if FLAGS[name].present:
+                cli.usage_error(f"--{name} applies to --format=tflite only.")
+    elif FLAGS.features or FLAGS.mixed_precision != "float32":
+        bad = "--features" if FLAGS.features else f"--mixed_precision={FLAGS.mixed_precision}"
+        cli.usage_error(
+            f"{bad} does not combine with --format=tflite: the flatbuffer is float32 "
+            "(--quantize=float16 or int8 makes it smaller) and has no features output."
+        )
+    if tflite:
+        _export_tflite()
+        return
     from alexnet_tf.inference.export import ExportError, export
     from alexnet_tf.keras_file import ModelFileError
 
@@ -49,10 +85,32 @@ def main(argv):
             FLAGS.checkpoint,
             FLAGS.model_name,
             FLAGS.mixed_precision,
+            FLAGS.features,
         )
     except (FileNotFoundError, FileExistsError, ExportError, ModelFileError) as e:
         cli.usage_error(str(e))
     print(f"exported {final}")
+
+
+def _export_tflite():
+    from alexnet_tf.data import DataError
+    from alexnet_tf.inference.tflite import TFLiteError, export_tflite
+    from alexnet_tf.keras_file import ModelFileError
+
+    if FLAGS.data_dir and not os.path.isdir(FLAGS.data_dir):
+        cli.usage_error(f"--data_dir={FLAGS.data_dir} does not exist.")
+    try:
+        final = export_tflite(
+            FLAGS.model_dir,
+            FLAGS.export_dir,
+            FLAGS.quantize,
+            FLAGS.data_dir,
+            FLAGS.version,
+            FLAGS.checkpoint,
+        )
+    except (FileNotFoundError, FileExistsError, TFLiteError, DataError, ModelFileError) as e:
+        cli.usage_error(str(e))
+    print(f"exported {os.path.join(final, 'model.tflite')} (--quantize={FLAGS.quantize})")
 
 
 if __name__ == "__main__":

@@ -102,9 +102,10 @@ class RunDir:
         """A study's run: what the train command printed."""
         return self._path("train.log")
 
-    def eval_result(self, split: str, crops: int) -> str:
-        """Written by python -m alexnet_tf.evaluate."""
-        return self._path(f"eval_{split}_{crops}crop.json")
+    def eval_result(self, split: str, crops: int, tflite_quantize: str = "") -> str:
+        """Written by python -m alexnet_tf.evaluate (with --tflite: eval_..._tflite_Q)."""
+        suffix = f"_tflite_{tflite_quantize}" if tflite_quantize else ""
+        return self._path(f"eval_{split}_{crops}crop{suffix}.json")
 
     def checkpoint(self, name: str) -> str:
         """'best' or 'latest' -> that model file; anything else is taken as a path."""

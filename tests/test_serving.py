@@ -235,6 +235,53 @@ def test_evaluate_counts_every_example_and_ten_crops_of_a_constant_image(trained
     assert r10 == {**r1, "crops": 10, "views": list(view_names(10))}
 
 
+def test_features_signature_and_command_equal_the_feature_extractor(trained, tmp_path):
+    """export --features: a `features` signature beside the unchanged ones; the features
+    command writes the same fc7 values for files, and names the file it could not use."""
+    from alexnet_tf.applications import feature_extractor
+    from alexnet_tf.inference.serving import decode_request
+
+    version = export.export(trained["model_dir"], str(tmp_path / "exp" / "alexnet"), features=True)
+    loaded = tf.saved_model.load(version)
+    assert set(loaded.signatures) == {"serving_default", "predict_images", "features"}
+    jpegs = [_jpeg(1), _jpeg(2, size=(400, 300)), _png(3)]
+    got = loaded.signatures["features"](image_bytes=tf.constant(jpegs))["features"].numpy()
+    extractor = feature_extractor(trained["model"], "fc7")
+    crops = np.stack([decode_request(tf.constant(b)).numpy() for b in jpegs])
+    want = extractor(crops.astype("float32"), training=False).numpy()
+    assert got.shape == (3, 2 * SMALL_WIDTHS["fc_units"])
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    folder = tmp_path / "images"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.jpg").write_bytes(jpegs[0])
+    (folder / "sub" / "b.png").write_bytes(jpegs[2])
+    (folder / "sub" / "broken.jpg").write_bytes(b"not an image")
+    (folder / "notes.txt").write_text("skipped: not an image name")
+    extra = tmp_path / "c.jpg"
+    extra.write_bytes(jpegs[1])
+    out = tmp_path / "f.npz"
+    r = subprocess.run(
+        [sys.executable, "-m", "alexnet_tf.features", f"--model_dir={trained['model_dir']}",
+         str(folder), str(extra), f"--out={out}", "--batch_size=2", "--noprogress",
+         "--mixed_precision=float32"],
+        capture_output=True, text=True, env=ENV,
+    )  # fmt: skip
+    assert r.returncode == 1, r.stderr[-2000:]  # one file failed; the others are written
+    assert "broken.jpg: error: not a JPEG or PNG image" in r.stderr
+    assert f"wrote 3 fc7 features of {2 * SMALL_WIDTHS['fc_units']} values" in r.stdout
+    saved = np.load(out)
+    names = [os.path.basename(p) for p in saved["paths"]]
+    assert names == ["a.jpg", "b.png", "c.jpg"] and str(saved["layer"]) == "fc7"
+    np.testing.assert_allclose(saved["features"], want[[0, 2, 1]], rtol=1e-4, atol=1e-5)
+    assert [os.path.basename(p) for p, _ in saved["failed"]] == ["broken.jpg"]
+    r = subprocess.run(
+        [sys.executable, "-m", "alexnet_tf.features", f"--model_dir={trained['model_dir']}",
+         str(folder), f"--out={out}"],
+        capture_output=True, text=True, env=ENV,
+    )  # fmt: skip
+    assert r.returncode == 2 and f"--out={out} exists" in r.stderr
+
+
 def _evaluate_cli(model_dir, *flags):
     return subprocess.run(
         [sys.executable, "-m", "alexnet_tf.evaluate", f"--model_dir={model_dir}",

@@ -5,9 +5,10 @@ Writes BASE/NAME/<N>/ (default N: one more than the highest version there), the 
 TF Serving watches: saved_model.pb, variables/, assets/ (class_ids.txt,
 class_names.txt) and assets.extra/tf_serving_warmup_requests. Signatures:
 `serving_default` (encoded JPEG/PNG bytes, input `image_bytes`) and `predict_images`
-(the model's crops, RGB 0-255 floats). The export has no device pinning: it serves on
-one CPU or one GPU. It is written under a temporary name and renamed when complete, so
-TF Serving never sees a half-written version.
+(the model's crops, RGB 0-255 floats); with features=True also `features` (the same bytes
+in, fc7's 4096 activations out, for retrieval as in the paper's Figure 4). The export has
+no device pinning: it serves on one CPU or one GPU. It is written under a temporary name
+and renamed when complete, so TF Serving never sees a half-written version.
 """
 
 from __future__ import annotations
@@ -59,10 +60,12 @@ def export(
     checkpoint: str = "best",
     model_name: str | None = None,
     policy: str = "float32",
+    features: bool = False,
 ) -> str:
     """Write the SavedModel; returns its version directory. `policy`: float32 (what every
     TF Serving build runs) or mixed_bfloat16 (for servers with bfloat16 units); either
-    way the signatures take the same inputs and return float32 probabilities."""
+    way the signatures take the same inputs and return float32 probabilities.
+    features=True adds the `features` signature (image bytes in, fc7 out)."""
     if policy not in EXPORT_POLICIES:
         raise ExportError(
             f"--mixed_precision must be one of {', '.join(EXPORT_POLICIES)}. Received: {policy}"
@@ -84,7 +87,7 @@ def export(
     tmp = base.temporary(version)
     shutil.rmtree(tmp, ignore_errors=True)
     try:
-        with ServingModule(model, ids, names) as module:
+        with ServingModule(model, ids, names, features) as module:
             tf.saved_model.save(module, tmp, signatures=module.signatures())
         os.makedirs(os.path.join(tmp, ExportBase.ASSETS_EXTRA))
         name = model_name or os.path.basename(os.path.normpath(export_dir))

@@ -87,9 +87,10 @@ def _write_lines(directory, name, lines):
 
 
 class ServingModule(tf.Module):
-    """Wraps a trained (unpinned) Keras model with serving signatures."""
+    """Wraps a trained (unpinned) Keras model with serving signatures; features=True adds
+    `features`: encoded images in, fc7's activations (both towers, 4096) out."""
 
-    def __init__(self, model, class_ids, class_names):
+    def __init__(self, model, class_ids, class_names, features: bool = False):
         super().__init__()
         if len(class_ids) != model.output.shape[-1] or len(class_names) != len(class_ids):
             raise ValueError(
@@ -119,6 +120,15 @@ class ServingModule(tf.Module):
             self._serve_images,
             input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32, name="images")],
         )
+        self.serve_features = None
+        if features:
+            from alexnet_tf.applications import feature_extractor
+
+            self.fc7 = feature_extractor(model, "fc7")
+            self.serve_features = tf.function(
+                self._serve_features,
+                input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")],
+            )
 
     @staticmethod
     def _table(asset):
@@ -145,15 +155,22 @@ class ServingModule(tf.Module):
             "class_names": self.names_table.lookup(classes),
         }
 
-    def _serve_bytes(self, image_bytes):
-        """serving_default: encoded JPEG/PNG images (a batch of any size)."""
+    def _decode(self, image_bytes):
         size = self.image_size
-        images = tf.map_fn(
+        return tf.map_fn(
             lambda b: decode_request(b, size),
             image_bytes,
             fn_output_signature=tf.TensorSpec((size, size, 3), tf.uint8),
         )
-        return self._outputs(images)
+
+    def _serve_bytes(self, image_bytes):
+        """serving_default: encoded JPEG/PNG images (a batch of any size)."""
+        return self._outputs(self._decode(image_bytes))
+
+    def _serve_features(self, image_bytes):
+        """features: encoded JPEG/PNG images -> fc7, float32 (B, 4096)."""
+        features = self.fc7(self._decode(image_bytes), training=False)
+        return {"features": tf.cast(features, tf.float32)}
 
     def _serve_images(self, images):
         """predict_images: RGB crops of the model's size, 0-255 floats (mean not
@@ -172,4 +189,7 @@ class ServingModule(tf.Module):
         self.close()
 
     def signatures(self):
-        return {"serving_default": self.serve_bytes, "predict_images": self.serve_images}
+        found = {"serving_default": self.serve_bytes, "predict_images": self.serve_images}
+        if self.serve_features is not None:
+            found["features"] = self.serve_features
+        return found

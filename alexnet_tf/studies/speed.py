@@ -49,6 +49,7 @@ class Bench:
     num_workers: int = 0
     data_service: str | None = None  # HOST:PORT: end_to_end reads through the service
     profile_dir: str | None = None  # set: a TensorBoard profiler trace of timed steps
+    tflite: str | None = None  # serve: this .tflite file beside the Keras model it came from
 
     @property
     def compute_dtype(self) -> tf.DType:
@@ -423,7 +424,78 @@ def photo_jpegs(n: int, seed: int = 0) -> list[bytes]:
     return jpegs
 
 
+def _latency_and_rate(bench: Bench, calls: dict) -> tuple[dict, dict]:
+    """For each fn(n) in calls: (median, p99) seconds at batch 1, and images/s at
+    bench.batch_size, warmed up at both sizes first."""
+    latency, throughput = {}, {}
+    for name, fn in calls.items():
+        for _ in range(bench.warmup_steps):
+            fn(1)
+            fn(bench.batch_size)
+        times = []
+        for _ in range(max(bench.steps, 30)):
+            start = time.perf_counter()
+            fn(1)
+            times.append(time.perf_counter() - start)
+        latency[name] = (float(np.median(times)), float(np.percentile(times, 99)))
+        throughput[name] = bench.batch_size / _timed(
+            bench, lambda fn=fn: fn(bench.batch_size), max(2, bench.steps // 3), warm_up=False
+        )
+    return latency, throughput
+
+
+def _ms(pair) -> dict:
+    return {"median": round(pair[0] * 1e3, 2), "p99": round(pair[1] * 1e3, 2)}
+
+
+def bench_serve_tflite(bench: Bench):
+    """A .tflite file (export --format=tflite) beside the float32 Keras model it came from
+    (its classes.json names it), on the same centre crops of photographs."""
+    import json
+
+    from alexnet_tf.data import augment
+    from alexnet_tf.inference import saving
+    from alexnet_tf.inference.tflite import Runner
+
+    runner = Runner(bench.tflite, num_threads=os.cpu_count())
+    with open(os.path.join(os.path.dirname(bench.tflite), "classes.json"), encoding="utf-8") as f:
+        source = json.load(f)["source"]
+    model = saving.load_for_inference(source, "float32")
+    size = runner.image_size
+    crops = np.stack(
+        [augment.decode_crop(b, augment.centre_offset(size), crop=size).numpy()
+         for b in photo_jpegs(bench.batch_size)]
+    ).astype(np.float32)  # fmt: skip
+    keras_fn = tf.function(lambda x: tf.nn.softmax(tf.cast(model(x, training=False), tf.float32)))
+    calls = {
+        "tflite": lambda n: runner(crops[:n]),
+        "keras": lambda n: keras_fn(tf.constant(crops[:n])).numpy(),
+    }
+    latency, throughput = _latency_and_rate(bench, calls)
+    speedup = latency["keras"][0] / latency["tflite"][0]
+    result = {
+        "images_per_sec": round(throughput["tflite"], 1),
+        "keras_images_per_sec": round(throughput["keras"], 1),
+        "latency_ms_batch1": _ms(latency["tflite"]),
+        "keras_latency_ms_batch1": _ms(latency["keras"]),
+        "tflite_over_keras_batch1": round(speedup, 3),
+        "quantize": runner.quantize,
+        "interpreter": runner.interpreter_name,
+        "tflite_bytes": os.path.getsize(bench.tflite),
+        "source": source,
+    }
+    summary = (
+        f"{bench.tflite} ({runner.quantize}, {runner.interpreter_name}): batch 1 median "
+        f"{latency['tflite'][0] * 1e3:.1f} ms vs the Keras model's "
+        f"{latency['keras'][0] * 1e3:.1f} ms ({speedup:.2f}x); batch {bench.batch_size}: "
+        f"{throughput['tflite']:.1f} images/s vs {throughput['keras']:.1f}"
+    )
+    return result, summary
+
+
 def bench_serve(bench: Bench):
+    if bench.tflite:
+        return bench_serve_tflite(bench)
     from alexnet_tf.data import augment
     from alexnet_tf.inference.serving import ServingModule
     from alexnet_tf.model import build_alexnet
@@ -439,39 +511,17 @@ def bench_serve(bench: Bench):
         crops = tf.stack([augment.decode_crop(b, augment.CENTRE_OFFSET) for b in jpegs])
         bare = tf.function(lambda x: tf.nn.softmax(tf.cast(model(x, training=False), tf.float32)))
         calls = {
-            "serve": lambda n: serve(image_bytes=tf.constant(jpegs[:n]))["probabilities"],
-            "bare": lambda n: bare(tf.cast(crops[:n], tf.float32)),
+            "serve": lambda n: serve(image_bytes=tf.constant(jpegs[:n]))["probabilities"].numpy(),
+            "bare": lambda n: bare(tf.cast(crops[:n], tf.float32)).numpy(),
         }
-        latency, throughput = {}, {}
-        for name, fn in calls.items():
-            for _ in range(bench.warmup_steps):
-                fn(1).numpy()
-                fn(bench.batch_size).numpy()
-            times = []
-            for _ in range(max(bench.steps, 30)):
-                start = time.perf_counter()
-                fn(1).numpy()
-                times.append(time.perf_counter() - start)
-            latency[name] = (float(np.median(times)), float(np.percentile(times, 99)))
-            throughput[name] = bench.batch_size / _timed(
-                bench,
-                lambda fn=fn: fn(bench.batch_size).numpy(),
-                max(2, bench.steps // 3),
-                warm_up=False,
-            )
+        latency, throughput = _latency_and_rate(bench, calls)
     overhead = latency["serve"][0] / latency["bare"][0] - 1
     result = {
         "images_per_sec": round(throughput["serve"], 1),
         "gflops_per_sec": round(throughput["serve"] * forward_gflop(model), 1),
         "bare_images_per_sec": round(throughput["bare"], 1),
-        "latency_ms_batch1": {
-            "median": round(latency["serve"][0] * 1e3, 2),
-            "p99": round(latency["serve"][1] * 1e3, 2),
-        },
-        "bare_latency_ms_batch1": {
-            "median": round(latency["bare"][0] * 1e3, 2),
-            "p99": round(latency["bare"][1] * 1e3, 2),
-        },
+        "latency_ms_batch1": _ms(latency["serve"]),
+        "bare_latency_ms_batch1": _ms(latency["bare"]),
         "preprocessing_overhead_batch1": round(overhead, 3),
         "image_size": "500x375 JPEG",
     }

@@ -61,7 +61,7 @@ def _bench(mode, records, tmp_path, *extra):
     return result
 
 
-SLOW_MODES = ("end_to_end", "serve", "service")  # 14-17 s each: with -m slow
+SLOW_MODES = ("end_to_end", "serve", "service", "layout")  # 14-27 s each: with -m slow
 
 
 @pytest.mark.parametrize(

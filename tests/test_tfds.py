@@ -17,6 +17,7 @@ def tfds_dir(tmp_path_factory):
     return tfds_tiny.prepare(str(tmp_path_factory.mktemp("tfds")))
 
 
+@pytest.mark.slow  # 10 s; the pipeline on a TFDS set is tested in test_data
 def test_train_and_evaluate_on_a_prepared_tfds_set(tfds_dir, tmp_path):
     model_dir = str(tmp_path / "run")
     r = run(

@@ -77,6 +77,7 @@ def test_float32_tflite_equals_keras_and_int8_is_a_quarter_of_it(small_run):
     assert len(record["classes"]) == 6 and record["quantize"] == "int8"
 
 
+@pytest.mark.slow  # two evaluate processes
 def test_evaluate_tflite_writes_its_own_file_beside_the_keras_one(small_run):
     model_dir = small_run["model_dir"]
     for quantize, crops in (("none", "1"), ("int8", "10")):
@@ -137,3 +138,25 @@ def test_int8_agrees_with_float32_on_the_demo_validation_images(demo_records, tm
     assert np.mean(none.argmax(1) == labels) >= 0.5  # it has learned the shapes
     agree = np.mean(int8.argmax(1) == none.argmax(1))
     assert agree >= 0.95, agree
+
+
+def test_benchmark_serve_times_the_flatbuffer_beside_its_keras_model(small_run):
+    r = subprocess.run(
+        [sys.executable, "-m", "alexnet_tf.benchmark", "serve",
+         f"--tflite={small_run['exports']['int8']}", "--batch_size=2", "--steps=3",
+         "--warmup_steps=1", "--mixed_precision=float32"],
+        capture_output=True, text=True, env=ENV,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    result = json.loads(r.stdout.strip().splitlines()[-1])
+    assert result["quantize"] == "int8" and result["interpreter"] == tflite.interpreter_name()
+    assert result["source"] == os.path.join(small_run["model_dir"], "best.keras")
+    assert result["images_per_sec"] > 0 and result["keras_images_per_sec"] > 0
+    assert result["tflite_over_keras_batch1"] > 0
+    assert "reproduce with: python -m alexnet_tf.benchmark serve --tflite=" in r.stdout
+    r = subprocess.run(
+        [sys.executable, "-m", "alexnet_tf.benchmark", "train",
+         f"--tflite={small_run['exports']['int8']}"],
+        capture_output=True, text=True, env=ENV,
+    )  # fmt: skip
+    assert r.returncode == 2 and "--tflite applies to serve only" in r.stderr

@@ -275,6 +275,7 @@ def _start_workers(small_data, model_dir, *extra):
     return procs
 
 
+@pytest.mark.slow  # two TF processes; its killed-worker sibling is slow too
 def test_multi_worker_mirrored_two_workers_end_with_identical_weights(small_data, tmp_path):
     model_dir = str(tmp_path / "run")
     # Two epochs: Keras' validation iterator outlives an epoch under this strategy.

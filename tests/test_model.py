@@ -276,7 +276,6 @@ def test_towers_model_trains_on_two_devices():
     assert after < 0.6 * before, (before, after)
 
 
-@pytest.mark.slow  # 23 s; the tanh option itself is checked by the figure-1 tests
 def test_tanh_variant_is_tanh_and_trains():
     keras.utils.set_random_seed(1)
     model = build_alexnet(

@@ -23,7 +23,7 @@ import numpy as np
 
 from alexnet_tf import options as options_lib
 from alexnet_tf.model import AlexNet as Network
-from alexnet_tf.rundir import RunDir
+from alexnet_tf.training.config import source_model_file
 
 POOLINGS = (None, "avg", "max")
 ACTIVATIONS = ("softmax", None)
@@ -32,7 +32,7 @@ IMAGE_SIZES = options_lib.spec("image_size").choices
 
 
 def _weights_file(weights: str) -> str:
-    path = RunDir(weights).best if os.path.isdir(weights) else weights
+    path = source_model_file(weights)  # a model dir's best.keras, as --init_from reads it
     if not os.path.isfile(path):
         raise ValueError(
             "The `weights` argument should be None, a model directory holding best.keras "

@@ -8,8 +8,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import shutil
 
 CHECKPOINTS = ("best", "latest")  # what --checkpoint names besides a path
 
@@ -144,6 +146,37 @@ class ExportBase:
     def temporary(self, number: int) -> str:
         """Where a version is written before it is renamed into place."""
         return os.path.join(self.root, f".tmp-{number}-{os.getpid()}")
+
+    def claim(self, number: int | None) -> tuple[int, str]:
+        """(version, its directory) for a new export: `number`, or the next free one when
+        None or 0. A version below 1 is a ValueError, one that exists a FileExistsError:
+        versions are never overwritten, since a server may be serving them."""
+        number = number or self.next_version()
+        if number < 1:
+            raise ValueError(f"--version must be >= 1. Received: {number}")
+        final = self.version(number)
+        if os.path.exists(final):
+            raise FileExistsError(
+                f"{final} exists already: versions are never overwritten; give another "
+                f"--version (next free: {self.next_version()})."
+            )
+        return number, final
+
+    @contextlib.contextmanager
+    def writing(self, number: int):
+        """Yields an empty temporary directory; when the block completes it is renamed to
+        version `number`, and when the block fails (a full disk, Ctrl-C) it is removed, so
+        no half-written version is ever seen under its number."""
+        os.makedirs(self.root, exist_ok=True)
+        tmp = self.temporary(number)
+        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            os.makedirs(tmp)
+            yield tmp
+            os.replace(tmp, self.version(number))
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
 
     @staticmethod
     def is_version_dir(path: str) -> bool:

@@ -114,6 +114,8 @@ def test_bad_tflite_requests_are_refused_before_any_work(small_run, tmp_path):
     assert r.returncode == 2 and "does not combine with --format=tflite" in r.stderr
     r = export(f"--model_dir={lonely}", "--quantize=int8")
     assert r.returncode == 2 and "--quantize applies to --format=tflite only" in r.stderr
+    r = export(f"--model_dir={lonely}", "--format=tflite", "--version=-1")
+    assert r.returncode == 2 and "--version must be >= 1. Received: -1" in r.stderr
     assert not (tmp_path / "e").exists()
     with pytest.raises(tflite.TFLiteError, match="interpreter must be one of"):
         tflite.Runner(small_run["exports"]["none"], interpreter="tvm")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 
 import tensorflow as tf
 from PIL import Image
@@ -72,28 +71,16 @@ def export(
         )
     base = ExportBase(export_dir)
     path = saving.resolve_checkpoint(model_dir, checkpoint)
-    version = version or base.next_version()
-    if version < 1:
-        raise ExportError(f"--version must be >= 1. Received: {version}")
-    final = base.version(version)
-    if os.path.exists(final):
-        raise FileExistsError(
-            f"{final} exists already: TF Serving versions are never overwritten; give "
-            f"another --version (next free: {base.next_version()})."
-        )
+    try:
+        version, final = base.claim(version)
+    except ValueError as e:
+        raise ExportError(str(e)) from None
     model = saving.load_for_inference(path, policy)
     ids, names = saving.read_class_list(model_dir, model.output.shape[-1])
-    os.makedirs(export_dir, exist_ok=True)
-    tmp = base.temporary(version)
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
+    with base.writing(version) as tmp:
         with ServingModule(model, ids, names, features) as module:
             tf.saved_model.save(module, tmp, signatures=module.signatures())
         os.makedirs(os.path.join(tmp, ExportBase.ASSETS_EXTRA))
         name = model_name or os.path.basename(os.path.normpath(export_dir))
         write_warmup(os.path.join(tmp, ExportBase.ASSETS_EXTRA, ExportBase.WARMUP), name)
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)  # e.g. a full disk: no half version left
-        raise
     return final

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 
 import numpy as np
 import tensorflow as tf
@@ -111,13 +110,10 @@ def export_tflite(
         raise TFLiteError(f"--quantize must be one of {', '.join(QUANTIZE)}. Received: {quantize}")
     base = ExportBase(export_dir)
     path = saving.resolve_checkpoint(model_dir, checkpoint)
-    version = version or base.next_version()
-    final = base.version(version)
-    if os.path.exists(final):
-        raise FileExistsError(
-            f"{final} exists already: versions are never overwritten; give another --version "
-            f"(next free: {base.next_version()})."
-        )
+    try:
+        version, final = base.claim(version)
+    except ValueError as e:
+        raise TFLiteError(str(e)) from None
     tfds_name = None
     if quantize == "int8" and not data_dir:
         try:
@@ -134,20 +130,12 @@ def export_tflite(
     model = saving.load_for_inference(path, "float32")
     flatbuffer = convert(model, quantize, calibration)
     ids, names = saving.read_class_list(model_dir, model.output.shape[-1])
-    os.makedirs(export_dir, exist_ok=True)
-    tmp = base.temporary(version)
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        os.makedirs(tmp)
+    with base.writing(version) as tmp:
         with open(os.path.join(tmp, FILE), "wb") as f:
             f.write(flatbuffer)
         with open(os.path.join(tmp, "classes.json"), "w", encoding="utf-8") as f:
             record = {"classes": ids, "names": names, "quantize": quantize}
             json.dump({**record, "source": os.path.abspath(path)}, f, indent=1)
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return final
 
 

@@ -9,7 +9,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from alexnet_tf import constants, data
-from alexnet_tf.data import augment, schema
+from alexnet_tf.data import augment, pipeline, schema
 
 pytestmark = pytest.mark.quick  # the inner-loop tier: python -m pytest -m quick
 
@@ -254,3 +254,24 @@ def test_skip_errors_drops_undecodable_images(tmp_path):
     with pytest.raises(tf.errors.InvalidArgumentError):
         list(data.eval_dataset(out, 2))
     assert sum(len(y) for _, y in data.eval_dataset(out, 2, skip_errors=True)) == 4
+
+
+def test_every_pipeline_runs_without_the_autotuner_and_with_fixed_parallelism(square_dir):
+    """Destroying an autotuned iterator can wait up to a minute for the autotuner's
+    thread (TensorFlow 2.21): Keras destroys each epoch's validation iterator at the next
+    validation, which then stalled. So no pipeline here starts that thread."""
+    square_dir, _, _ = square_dir
+    pipelines = {
+        "train": data.train_dataset(square_dir, 4),
+        "train, private threads": data.train_dataset(square_dir, 4, private_threads=3),
+        "eval": data.eval_dataset(square_dir, 4),
+        "eval, ten views": data.eval_dataset(square_dir, 4, crops=10),
+        "decode only": data.decode_only_dataset(square_dir, 4),
+    }
+    for name, ds in pipelines.items():
+        assert ds.options().autotune.enabled is False, name
+        assert next(iter(ds))[0].shape[0] == 4, name  # and it still gives batches
+    assert pipelines["train, private threads"].options().threading.private_threadpool_size == 3
+    assert data.train_dataset(square_dir, 4, autotune=True).options().autotune.enabled is True
+    assert pipeline.input_threads() == len(os.sched_getaffinity(0))
+    assert pipeline.input_threads(3) == 3

@@ -67,6 +67,7 @@ def test_cli_short_run_writes_checkpoints_history_and_logs(small_data, tmp_path)
         "learning_rate",
     ):
         assert all(np.isfinite(h[key]) for h in hist), key
+    assert all(0 < h["steps_seconds"] < h["epoch_seconds"] for h in hist)  # validation after
     assert open(os.path.join(model_dir, "history.csv")).read().startswith("epoch,")
     config = json.load(open(os.path.join(model_dir, "train_config.json")))
     assert config["batch_size"] == 4 and config["init"] == "he"

@@ -87,8 +87,12 @@ def scan_shard(path: str, decode, num_classes: int = 0) -> tuple[int, list[BadRe
     readable, broken = _readable_records(path)
     check = _record_check(decode, num_classes)
     records = tf.data.TFRecordDataset(path).take(readable)
-    good = records.enumerate().map(
-        lambda i, r: (i, *check(r)), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+    good = pipeline.fixed(
+        records.enumerate().map(
+            lambda i, r: (i, *check(r)),
+            num_parallel_calls=pipeline.input_threads(),
+            deterministic=True,
+        )
     )
     ok = {int(i) for i, _, _ in good.ignore_errors()}
     bad = []

@@ -24,9 +24,9 @@ import tensorflow as tf
 from alexnet_tf import constants
 from alexnet_tf.data import augment, schema
 
-AUTOTUNE = tf.data.AUTOTUNE
 SHUFFLE_BUFFER = 10_000  # examples; about 1.5 GB of JPEG bytes at ImageNet sizes
 CYCLE_LENGTH = 16  # shards read at once
+PREFETCH_BATCHES = 2  # batches ready ahead of the step
 
 
 class DataError(ValueError):
@@ -126,7 +126,7 @@ def _records(files, input_context, shuffle: bool, seed, cycle_length, exclude=No
     ds = ds.interleave(
         _shard_reader(exclude),
         cycle_length=min(cycle_length, len(files)),
-        num_parallel_calls=AUTOTUNE,
+        num_parallel_calls=min(cycle_length, len(files), input_threads()),
         deterministic=not shuffle,  # training takes records as they come
     )
     if by_record:
@@ -137,13 +137,33 @@ def _records(files, input_context, shuffle: bool, seed, cycle_length, exclude=No
     return ds
 
 
-def _options(private_threads: int | None) -> tf.data.Options:
+def input_threads(private_threads: int | None = None) -> int:
+    """How many records are read and decoded at once: the private pool's size when
+    there is one, else every core this process may run on."""
+    if private_threads:
+        return private_threads
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def fixed(
+    dataset: tf.data.Dataset, private_threads: int | None = None, autotune: bool = False
+) -> tf.data.Dataset:
+    """`dataset` with tf.data's autotuner off, for pipelines whose parallelism is set
+    (input_threads, PREFETCH_BATCHES). The autotuner runs a thread per iterator that
+    sleeps between its tunings for periods that grow to a minute, and destroying the
+    iterator can wait for the rest of such a sleep (TensorFlow 2.21: waits of 22 and 37 s
+    measured). Keras destroys an epoch's validation iterator when the next validation
+    begins, so under the autotuner some validations stalled that long, nothing running:
+    the bimodal epochs of docs/performance.md. autotune=True leaves it on (for
+    `benchmark input`'s comparison)."""
     options = tf.data.Options()
-    options.autotune.enabled = True
+    options.autotune.enabled = autotune
     if private_threads:
         # A pool of its own keeps decoding off the threads the model's ops run on.
         options.threading.private_threadpool_size = private_threads
-    return options
+    return dataset.with_options(options)
 
 
 # Pixels of the training split that a TFDS set's mean and PCA lighting are taken from.
@@ -200,7 +220,7 @@ def tfds_metadata(name: str, data_dir: str | None, sample: int = TFDS_STATS_SAMP
     names = list(info.features[label_key].names)
     total, outer, count = np.zeros(3), np.zeros((3, 3)), 0
     ds, parse = _examples(data_dir, "train", None, False, None, CYCLE_LENGTH, name, None)
-    for image_bytes, _ in ds.take(sample).map(parse).as_numpy_iterator():
+    for image_bytes, _ in fixed(ds.take(sample).map(parse)).as_numpy_iterator():
         px = tf.io.decode_image(image_bytes, channels=3).numpy().reshape(-1, 3) / 255.0
         total, outer, count = total + px.sum(0), outer + px.T @ px, count + len(px)
     mean = total / count
@@ -273,6 +293,7 @@ def train_dataset(
     tfds_name: str | None = None,
     data_service: str | None = None,
     job_name: str | None = None,
+    autotune: bool = False,
 ) -> tf.data.Dataset:
     """Training batches: random image_size crops of the 256x256 images (crop=False: the
     centre one) and random reflections (section 4.1), (uint8 (B, S, S, 3), int32 (B,)).
@@ -288,6 +309,8 @@ def train_dataset(
     the service's workers (`data.service`) as the service job `job_name`, whose batches
     the trainers that name it share (so input_context does not shard them again); a job
     of another name is another pass over the data. Not with cache or tfds_name.
+    autotune=True: tf.data's autotuner sets the parallelism instead (`fixed` says why it
+    is off).
     """
     if batch_size < 1:
         raise DataError(f"batch_size must be >= 1. Received: batch_size={batch_size}")
@@ -318,12 +341,14 @@ def train_dataset(
         image = decode(image_bytes, offset, crop=image_size)
         return (augment.random_flip(image, seed=seed) if flip else image), label
 
-    ds = ds.map(crop_example, num_parallel_calls=AUTOTUNE, deterministic=False)
+    threads = tf.data.AUTOTUNE if autotune else input_threads(private_threads)
+    ds = ds.map(crop_example, num_parallel_calls=threads, deterministic=False)
     if skip_errors:
         ds = ds.ignore_errors(log_warning=True)
     # drop_remainder: static batch shapes (XLA, TPUs) and equal per-replica batches.
     ds = ds.batch(batch_size, drop_remainder=True)
-    ds = ds.prefetch(AUTOTUNE).with_options(_options(private_threads))
+    ds = ds.prefetch(tf.data.AUTOTUNE if autotune else PREFETCH_BATCHES)
+    ds = fixed(ds, private_threads, autotune)
     if data_service:
         from alexnet_tf.data import service
 
@@ -369,11 +394,11 @@ def eval_dataset(
             return decode(image_bytes, augment.centre_offset(image_size), crop=image_size), label
         return augment.crop_views(augment.decode_square(image_bytes), names, image_size), label
 
-    ds = ds.map(views, num_parallel_calls=AUTOTUNE)
+    ds = ds.map(views, num_parallel_calls=input_threads(private_threads))
     if skip_errors:
         ds = ds.ignore_errors(log_warning=True)
     ds = ds.batch(batch_size, drop_remainder=False)
-    return ds.prefetch(AUTOTUNE).with_options(_options(private_threads))
+    return fixed(ds.prefetch(PREFETCH_BATCHES), private_threads)
 
 
 def small_images(
@@ -401,7 +426,8 @@ def small_images(
         small = tf.image.resize(square, (size, size), antialias=True)
         return tf.cast(tf.clip_by_value(tf.round(small), 0, 255), tf.uint8), label
 
-    batches = list(ds.map(shrink, num_parallel_calls=AUTOTUNE).batch(512).as_numpy_iterator())
+    ds = fixed(ds.map(shrink, num_parallel_calls=input_threads()).batch(512))
+    batches = list(ds.as_numpy_iterator())
     if not batches:
         raise DataError(f"No {split} images in data_dir={data_dir} (tfds_name={tfds_name}).")
     return np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches])
@@ -421,5 +447,5 @@ def decode_only_dataset(data_dir: str, batch_size: int, split: str = "train", cr
             return (augment.decode_crop_square(image_bytes, offset, crop=crop),)
         return (tf.io.decode_jpeg(image_bytes, channels=3),)
 
-    ds = ds.map(decode, num_parallel_calls=AUTOTUNE)
-    return ds.batch(batch_size, drop_remainder=True).prefetch(AUTOTUNE)
+    ds = ds.map(decode, num_parallel_calls=input_threads())
+    return fixed(ds.batch(batch_size, drop_remainder=True).prefetch(PREFETCH_BATCHES))

@@ -76,15 +76,18 @@ def distribute(dataset, address: str, job_name: str = JOB_NAME):
     trainer keeps a few batches in flight."""
     import tensorflow as tf
 
+    from alexnet_tf.data.pipeline import PREFETCH_BATCHES, fixed
+
     parse_address(address)
     service = tf.data.experimental.service
-    return dataset.apply(
+    distributed = dataset.apply(
         service.distribute(
             processing_mode=service.ShardingPolicy.DYNAMIC,
             service=f"grpc://{address.removeprefix('grpc://')}",
             job_name=job_name,
         )
-    ).prefetch(tf.data.AUTOTUNE)
+    )
+    return fixed(distributed.prefetch(PREFETCH_BATCHES))
 
 
 def start_dispatcher(port: int, work_dir: str | None = None):

@@ -141,8 +141,10 @@ class StopOnNaN(keras.callbacks.Callback):
 class History(keras.callbacks.Callback):
     """history.json and history.csv in model_dir: one row per finished epoch, rewritten
     whole (atomically) each epoch; epochs a resumed run will redo are dropped first.
-    Each row holds the epoch's logs and `epoch_seconds`, its wall time from its first
-    step to the end of its validation (the files written after it are not counted)."""
+    Each row holds the epoch's logs, `epoch_seconds`, its wall time from its first
+    step to the end of its validation (the files written after it are not counted), and
+    `steps_seconds`, the part until its last step ended: the difference is the
+    validation's."""
 
     def __init__(self, model_dir: str, initial_epoch: int = 0, write: bool = True):
         super().__init__()
@@ -155,11 +157,15 @@ class History(keras.callbacks.Callback):
                 self.rows = [r for r in json.load(f) if r["epoch"] < initial_epoch]
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.started = time.perf_counter()
+        self.started = self.last_step = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.last_step = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         row = {"epoch": epoch, **{k: float(v) for k, v in (logs or {}).items()}}
         row["epoch_seconds"] = round(time.perf_counter() - self.started, 3)
+        row["steps_seconds"] = round(self.last_step - self.started, 3)
         self.rows = [r for r in self.rows if r["epoch"] != epoch] + [row]
         if not self.write:
             return

@@ -36,6 +36,10 @@ CASES = {
     ),
     "layout": (["--batch_size=2"], ["nchw_relative_time"]),
     "lrn": (["--batch_size=2"], ["speedup_over_op"]),
+    "layers": (
+        ["--batch_size=2", "--matmul_size=256"],
+        ["layers", "update_ms", "step_fraction_of_matmul", "bare_fraction_of_matmul"],
+    ),
 }
 
 
@@ -143,3 +147,28 @@ def test_a_data_service_that_cannot_be_used_is_refused_first(args, message, tmp_
         capture_output=True, text=True, env=ENV, cwd=tmp_path,
     )  # fmt: skip
     assert r.returncode == 2 and message in r.stderr, r.stderr[-2000:]
+
+
+def test_per_layer_rows_take_the_gradients_the_step_takes():
+    """One row per layer, twin towers summed; conv1 (reading the image) needs no input
+    gradient, so its FLOPs count forward and weight gradient only; each conv and dense
+    row has its bare kernel."""
+    from alexnet_tf.model import build_alexnet
+    from alexnet_tf.studies import per_layer
+
+    widths = {f"conv{i}_filters": 8 for i in range(1, 6)}
+    model = build_alexnet(10, tower_devices=None, fc_units=16, **widths)
+    needs = per_layer.needs_input_gradient(model)
+    assert not needs & {"preprocess", "conv1_pad", "conv1a", "conv1b"}
+    assert {"lrn1a", "lrn1b", "conv2a", "conv3b", "fc8"} <= needs
+    rows = {r.name: r for r in per_layer.layer_costs(model, batch=2, steps=1, warmup=1)}
+    assert list(rows)[:5] == ["preprocess", "conv1_pad", "conv1", "lrn1", "pool1"]
+    assert "conv1a" not in rows and rows["fc8"].kind == "dense"
+    conv1 = 2 * (11 * 11 * 3 * 8) * 55 * 55  # per tower and image
+    assert rows["conv1"].gflop == pytest.approx(2 * conv1 * 2 * 2 / 1e9)  # towers, batch, passes
+    conv2 = 2 * (5 * 5 * 8 * 8) * 27 * 27
+    assert rows["conv2"].gflop == pytest.approx(2 * conv2 * 2 * 3 / 1e9)
+    for row in rows.values():
+        assert row.forward > 0
+        assert (row.bare is not None) == (row.kind in ("conv", "dense"))
+    assert rows["conv2"].backward > 0 and rows["fc6"].backward > 0

@@ -23,6 +23,7 @@ from alexnet_tf.model import CONV_SPECS
 from alexnet_tf.model.optimizer import PaperSGD
 from alexnet_tf.options import ModelOptions
 from alexnet_tf.precision import policy_scope
+from alexnet_tf.studies import per_layer
 
 # A training step costs about 3x the forward pass: the forward, and each layer's two
 # gradients (its input's and its weights'). The paper's network: 1.45 GFLOP forward
@@ -679,4 +680,5 @@ BENCHMARKS = {
     "service": bench_service,
     "layout": bench_layout,
     "lrn": bench_lrn,
+    "layers": per_layer.bench_layers,
 }

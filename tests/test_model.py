@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from alexnet_tf.constants import IMAGENET_STD_RGB
 from alexnet_tf.model import build_alexnet
-from alexnet_tf.model.layers import LocalResponseNorm
+from alexnet_tf.model.layers import LocalResponseNorm, TowerConv2D
 from alexnet_tf.model.optimizer import PaperSGD
 
 pytestmark = pytest.mark.quick  # the inner-loop tier: python -m pytest -m quick
@@ -186,6 +186,70 @@ def test_bf16_lrn_computes_in_float32():
 def _band(c):
     i = np.arange(c)
     return (np.abs(i[:, None] - i[None, :]) <= 2).astype(np.float32)
+
+
+def _conv1_pair(size, seed, dtype="float32"):
+    """conv1a in both forms with the same weights, and an input batch of `size`. No ReLU:
+    where the two forms' rounding puts one output on each side of zero, a ReLU would
+    change a whole kernel's gradient by a patch of inputs."""
+    rng = np.random.default_rng(seed)
+    x = tf.cast(rng.uniform(-120, 120, (2, size, size, 3)), dtype)
+    weights = [rng.normal(0, 0.01, (11, 11, 3, 48)), rng.normal(0, 1, 48)]
+    layers = {}
+    for form in ("direct", "space_to_depth"):
+        layer = TowerConv2D(48, 11, strides=4, form=form, dtype=dtype)
+        layer.build(x.shape)
+        layer.set_weights(weights)
+        layers[form] = layer
+    return layers, x, rng
+
+
+@pytest.mark.parametrize("size", [228, 227, 229])  # the paper's padded 224, bvlc's 227
+def test_space_to_depth_conv1_is_the_direct_convolution(size):
+    """conv1's stride-1 space-to-depth form computes the direct convolution's outputs and
+    gradients (kernel, bias, input) to float32 rounding, and keeps the paper's kernel."""
+    layers, x, rng = _conv1_pair(size, seed=size)
+    weights = tf.constant(rng.normal(size=(2, 55, 55, 48)), tf.float32)
+    results = {}
+    for form, layer in layers.items():
+        assert layer.uses_space_to_depth(tf.float32) == (form == "space_to_depth")
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x)
+            loss = tf.reduce_sum(y * weights)
+        grads = tape.gradient(loss, [layer.kernel, layer.bias, x])
+        assert tuple(layer.kernel.shape) == (11, 11, 3, 48)
+        results[form] = [y.numpy()] + [g.numpy() for g in grads]
+    for name, direct, s2d in zip(("y", "kernel", "bias", "input"), *results.values(), strict=True):
+        scale = np.abs(direct).max()
+        np.testing.assert_allclose(s2d, direct, rtol=0, atol=2e-6 * scale, err_msg=name)
+
+
+def test_space_to_depth_conv1_in_bfloat16_agrees_with_the_direct_one():
+    """In bfloat16 (where "auto" takes it) the two forms differ only by bf16 rounding of
+    their different summation orders."""
+    layers, x, _ = _conv1_pair(228, seed=0, dtype="bfloat16")
+    direct, s2d = (tf.cast(layer(x), tf.float32).numpy() for layer in layers.values())
+    np.testing.assert_allclose(s2d, direct, rtol=0, atol=0.02 * np.abs(direct).max())
+
+
+def test_conv1_form_follows_the_compute_dtype():
+    """ "auto" (the model's conv1) takes space-to-depth in bfloat16, the direct form in
+    float32; stride-1 layers (conv2-5) are direct whatever their form."""
+    conv1 = TowerConv2D(48, 11, strides=4, form="auto")
+    assert conv1.uses_space_to_depth(tf.bfloat16) and not conv1.uses_space_to_depth(tf.float32)
+    assert not TowerConv2D(48, 11, strides=4).uses_space_to_depth(tf.bfloat16)  # "direct"
+    assert not TowerConv2D(8, 3, padding="same", form="space_to_depth").uses_space_to_depth(
+        tf.bfloat16
+    )
+    model = build_alexnet(10, tower_devices=None)
+    assert [model.get_layer(n).form for n in ("conv1a", "conv1b", "conv2a")] == [
+        "auto",
+        "auto",
+        "direct",
+    ]
+    with pytest.raises(ValueError, match="form must be one of direct, space_to_depth, auto"):
+        TowerConv2D(8, 3, form="fast")
 
 
 def test_mixed_precision_model_keeps_logits_float32():

@@ -69,12 +69,87 @@ class Joins(Pinned):
         return inputs
 
 
+CONV_FORMS = ("direct", "space_to_depth", "auto")
+
+
+def space_to_depth_conv(x, kernel, stride: int):
+    """The VALID convolution of x (B, H, W, C) with kernel (k, k, C, F) at `stride`, as a
+    stride-1 convolution over x's space-to-depth blocks: the same function, arranged for
+    the matrix units. The kernel, zero-padded to K = stride * ceil(k / stride) taps, is
+    rearranged into (K / s, K / s, s * s * C, F); x is padded or cut at the bottom and
+    right to the (out - 1) * s + K rows and columns the output reads, where the padded
+    taps meet only zeros. conv1's 228x228x3 becomes 57x57x48 with a 3x3 kernel over 48
+    channels, where 3 input channels leave most of a bfloat16 tile empty. Gradients
+    flow through the rearrangement to the (k, k, C, F) kernel that is saved."""
+    k, _, channels, filters = kernel.shape
+    blocks = -(-k // stride)  # K / s
+    taps = blocks * stride  # K
+    height, width = x.shape[1], x.shape[2]
+    out_h, out_w = (height - k) // stride + 1, (width - k) // stride + 1
+    need_h, need_w = (out_h - 1) * stride + taps, (out_w - 1) * stride + taps
+    x = x[:, :need_h, :need_w]
+    if need_h > height or need_w > width:
+        x = tf.pad(x, [[0, 0], [0, max(need_h - height, 0)], [0, max(need_w - width, 0)], [0, 0]])
+    kernel = tf.pad(kernel, [[0, taps - k], [0, taps - k], [0, 0], [0, 0]])
+    kernel = tf.reshape(kernel, (blocks, stride, blocks, stride, channels, filters))
+    kernel = tf.reshape(
+        tf.transpose(kernel, (0, 2, 1, 3, 4, 5)),
+        (blocks, blocks, stride * stride * channels, filters),
+    )
+    # tf.nn.space_to_depth's channel order, by reshapes: its op is several times slower.
+    x = tf.reshape(x, (-1, need_h // stride, stride, need_w // stride, stride, channels))
+    x = tf.reshape(
+        tf.transpose(x, (0, 1, 3, 2, 4, 5)),
+        (-1, need_h // stride, need_w // stride, stride * stride * channels),
+    )
+    return tf.nn.conv2d(x, kernel, 1, "VALID")
+
+
 @_register
 class TowerConv2D(Joins, keras.layers.Conv2D):
-    """Conv2D on one tower's device, reading one tower or both."""
+    """Conv2D on one tower's device, reading one tower or both.
+
+    form: how a strided VALID convolution is computed; the function and the saved kernel
+    are the same either way. "direct": Keras' convolution. "space_to_depth":
+    `space_to_depth_conv`. "auto" (conv1's): space-to-depth where the layer computes in
+    bfloat16, direct in float32, as measured (docs/performance.md, `benchmark layers`):
+    in bfloat16 the stride-1 form runs conv1's forward and backward in 0.6 of the time,
+    in float32 it gains nothing. Layers it cannot apply to (stride 1, SAME padding,
+    dilation) compute directly whatever the form.
+    """
+
+    def __init__(self, *args, form="direct", **kwargs):
+        super().__init__(*args, **kwargs)
+        if form not in CONV_FORMS:
+            raise ValueError(f"form must be one of {', '.join(CONV_FORMS)}. Received: {form!r}")
+        self.form = form
+
+    def uses_space_to_depth(self, dtype) -> bool:
+        """Whether a call in `dtype` (the compute dtype) takes the space-to-depth form."""
+        stride = self.strides[0]
+        applies = (
+            self.form != "direct"
+            and self.padding == "valid"
+            and self.strides == (stride, stride)
+            and stride > 1
+            and self.dilation_rate == (1, 1)
+            and self.groups == 1
+            and self.data_format == "channels_last"
+        )
+        if not applies:
+            return False
+        return self.form == "space_to_depth" or tf.as_dtype(dtype) == tf.bfloat16
+
+    def convolution_op(self, inputs, kernel):
+        if self.uses_space_to_depth(inputs.dtype):
+            return space_to_depth_conv(inputs, kernel, self.strides[0])
+        return super().convolution_op(inputs, kernel)
 
     def call(self, inputs):
         return super().call(self.join(inputs))
+
+    def get_config(self):
+        return {**super().get_config(), "form": self.form}
 
 
 @_register

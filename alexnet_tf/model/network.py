@@ -113,6 +113,7 @@ class _Towers:
             bias_initializer=b_init,
             device=device,
             name=layer + tower,
+            form="auto" if layer == "conv1" else "direct",
         )
 
     def dense(self, layer, inputs, tower="", device=None, units=None, activation=None):

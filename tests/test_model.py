@@ -1,6 +1,8 @@
 """The model is the paper's network: counts, shapes, wiring, LRN, placement, save/load."""
 
 import re
+import sys
+import unittest.mock
 
 import keras
 import numpy as np
@@ -161,6 +163,35 @@ def test_lrn_implementations_agree_with_the_formula_forward_and_backward():
         ) / 2e-3
         for implementation, grad in grads.items():
             assert abs(grad[index] - numeric) < 1e-4 * max(1, abs(numeric)), implementation
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_fused_training_lrn_is_the_banded_one_forward_and_backward(dtype):
+    """The XLA form that bfloat16 training takes computes the banded form's outputs and
+    input gradients; inference never takes it, and float32 training only when forced."""
+    rng = np.random.default_rng(3)
+    x = tf.cast(rng.uniform(0, 60, (2, 7, 7, 48)), dtype)
+    weights = tf.cast(rng.normal(size=x.shape), dtype)
+    results = {}
+    for fused in (False, True):
+        layer = LocalResponseNorm(dtype=dtype)
+        layer.fused_training = fused
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, training=True)
+            loss = tf.reduce_sum(tf.cast(y * weights, tf.float32))
+        results[fused] = [tf.cast(v, tf.float32).numpy() for v in (y, tape.gradient(loss, x))]
+    tol = 1e-5 if dtype == "float32" else 1e-2
+    for banded, fused in zip(*results.values(), strict=True):
+        np.testing.assert_allclose(fused, banded, rtol=tol, atol=tol * np.abs(banded).max())
+    auto = LocalResponseNorm()
+    assert auto.uses_fused(tf.bfloat16) and not auto.uses_fused(tf.float32)
+    forced = LocalResponseNorm(dtype=dtype)
+    forced.fused_training = True
+    layers_module = sys.modules[LocalResponseNorm.__module__]
+    with unittest.mock.patch.object(layers_module, "fused_lrn", side_effect=AssertionError):
+        forced(x, training=False)  # inference: the banded form, whatever fused_training
+    assert not LocalResponseNorm(tower=0).uses_fused(tf.bfloat16)  # across towers: banded
 
 
 def test_bf16_lrn_computes_in_float32():

@@ -9,8 +9,8 @@ output is float32 probabilities. `--quantize`:
 - `none`: float32, the Keras model's arithmetic.
 - `float16`: weights stored as float16 (half the file), computed in float32.
 - `int8`: weights and activations int8, calibrated on training images (their centre
-  crops, the evaluation preprocessing); ops without an int8 kernel stay float32, and the
-  input and output stay float32.
+  crops, the evaluation preprocessing); the LRN's ops stay float32 (`_int8_with_float_lrn`),
+  and the input and output stay float32.
 
 The interpreter is `ai-edge-litert`'s (the `tflite` extra) where it is installed, else
 TensorFlow's own `tf.lite.Interpreter`; `interpreter_name()` says which ran.
@@ -18,8 +18,10 @@ TensorFlow's own `tf.lite.Interpreter`; `interpreter_name()` says which ran.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import re
 
 import numpy as np
 import tensorflow as tf
@@ -73,7 +75,38 @@ def convert(model, quantize: str = "none", calibration=None) -> bytes:
 
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = representative
+        return _int8_with_float_lrn(model, module, converter, representative)
     return converter.convert()
+
+
+def _lrn_nodes(model, module) -> list[str]:
+    """The names of the ops the LRN layers become in `model`'s float32 flatbuffer."""
+    from alexnet_tf.model.layers import LocalResponseNorm
+
+    concrete = module.__call__.get_concrete_function()
+    flatbuffer = tf.lite.TFLiteConverter.from_concrete_functions([concrete], module).convert()
+    interpreter = tf.lite.Interpreter(model_content=flatbuffer)
+    lrn = [layer.name for layer in model.layers if isinstance(layer, LocalResponseNorm)]
+    names = [d["name"] for d in interpreter.get_tensor_details()]
+    return [n for n in names if any(re.search(rf"/{re.escape(x)}(_\d+)?/", n) for x in lrn)]
+
+
+def _int8_with_float_lrn(model, module, converter, representative) -> bytes:
+    """int8 everywhere but the LRN, whose ops stay float32. Quantized, the LRN's square,
+    rsqrt, sqrt and products become int8 ops that XNNPACK does not take; they split the
+    graph between XNNPACK and TFLite's own kernels and made int8 0.49x float32 at batch
+    1. Left in float32, XNNPACK runs them too, and int8 is 3.5x float32
+    (docs/performance.md). The LRN's precision is float32's, as in the Keras model."""
+    nodes = _lrn_nodes(model, module)
+    if not nodes:
+        return converter.convert()
+    options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=nodes)
+    debugger = tf.lite.experimental.QuantizationDebugger(
+        converter=converter,
+        debug_dataset=lambda: itertools.islice(representative(), 1),
+        debug_options=options,
+    )
+    return debugger.get_nondebug_quantized_model()
 
 
 def calibration_images(data_dir, tfds_name=None, count=CALIBRATION_IMAGES, size=224):

@@ -204,7 +204,10 @@ def test_bfloat16_training_of_the_full_size_model_lowers_the_loss():
     x = colours[:, None, None, :] + rng.normal(0, 30, (4, 224, 224, 3))
     x, y = np.clip(x, 0, 255).astype(np.float32), np.arange(4)
     before = model.evaluate(x, y, verbose=0)
-    for _ in range(12):  # seen: 2.13 -> 0.001 (float32, the same steps: 2.14 -> 0.13)
+    # 24 steps: the training loss jumps between 0.02 and 5.8 from step to step (dropout
+    # on 4 images), and after 12 it ended anywhere from 0.002 to 1.35 with conv1's and
+    # the LRN's forms changed; after 24, seen 1e-6 and 0.0 (Xeon with AMX).
+    for _ in range(24):
         model.train_on_batch(x, y)
     after = model.evaluate(x, y, verbose=0)
     assert np.isfinite(after) and after < 0.6 * before, (before, after)

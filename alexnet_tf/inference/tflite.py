@@ -94,9 +94,9 @@ def _lrn_nodes(model, module) -> list[str]:
 def _int8_with_float_lrn(model, module, converter, representative) -> bytes:
     """int8 everywhere but the LRN, whose ops stay float32. Quantized, the LRN's square,
     rsqrt, sqrt and products become int8 ops that XNNPACK does not take; they split the
-    graph between XNNPACK and TFLite's own kernels and made int8 0.49x float32 at batch
-    1. Left in float32, XNNPACK runs them too, and int8 is 3.5x float32
-    (docs/performance.md). The LRN's precision is float32's, as in the Keras model."""
+    graph between XNNPACK and TFLite's own kernels, and int8 ran slower than float32.
+    Left in float32, XNNPACK runs them too, and int8 runs several times faster than
+    float32 (docs/performance.md). The LRN's precision is float32's, as in Keras."""
     nodes = _lrn_nodes(model, module)
     if not nodes:
         return converter.convert()

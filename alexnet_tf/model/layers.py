@@ -220,6 +220,14 @@ def lrn_band(channels_in: int, first: int, count: int, radius: int) -> np.ndarra
     return (np.abs(rows - cols) <= radius).astype(np.float32)
 
 
+def _lrn_scale(t, beta: float):
+    """t^-beta; for the paper's 0.75 as rsqrt(t) * sqrt(rsqrt(t)) rather than a pow."""
+    if beta == 0.75:
+        r = tf.math.rsqrt(t)
+        return r * tf.sqrt(r)
+    return tf.pow(t, -beta)
+
+
 def banded_lrn(x, band, first: int, bias: float, alpha: float, beta: float):
     """b = a / (bias + alpha * sum of a^2 over the window)^beta for channels
     [first, first + band.shape[1]) of `x`, whose channels the window may read.
@@ -235,17 +243,11 @@ def banded_lrn(x, band, first: int, bias: float, alpha: float, beta: float):
     channels_in, count = band.shape[2], band.shape[3]
     last = channels_in - first - count
 
-    def scale_of(t):
-        if beta == 0.75:
-            r = tf.math.rsqrt(t)
-            return r * tf.sqrt(r)
-        return tf.pow(t, -beta)
-
     @tf.custom_gradient
     def lrn(x):
         xf = tf.cast(x, tf.float32)
         t = bias + alpha * tf.nn.conv2d(tf.square(xf), band, 1, "VALID")
-        scale = scale_of(t)
+        scale = _lrn_scale(t, beta)
         own = xf[..., first : first + count] if (first or last) else xf
         y = own * scale
 
@@ -268,13 +270,6 @@ def _window_sum(v, radius: int):
     channels = v.shape[-1]
     padded = tf.pad(v, [[0, 0]] * (len(v.shape) - 1) + [[radius, radius]])
     return tf.add_n([padded[..., i : i + channels] for i in range(2 * radius + 1)])
-
-
-def _lrn_scale(t, beta: float):
-    if beta == 0.75:
-        r = tf.math.rsqrt(t)
-        return r * tf.sqrt(r)
-    return tf.pow(t, -beta)
 
 
 # One XLA cluster each; traced once per dtype, shape and constants (Python arguments).

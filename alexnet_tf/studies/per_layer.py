@@ -82,7 +82,7 @@ def _kind(layer) -> str:
     return type(layer).__name__
 
 
-def _forward_flop(layer) -> int:
+def forward_flop(layer) -> int:
     """Multiply-adds x 2 of one image through a conv or dense layer (0 for the others)."""
     kind = _kind(layer)
     if kind == "conv":
@@ -177,12 +177,11 @@ def layer_costs(model, batch: int, steps: int, warmup: int) -> list[LayerCost]:
         input_grad = layer.name in with_input_grad
         xs = _random_inputs(layer, batch, rng)
         forward, both = _time_layer(layer, xs, input_grad, steps, warmup, seed=index)
-        row = rows.setdefault(
-            _row_name(layer.name, names), LayerCost(_row_name(layer.name, names), _kind(layer))
-        )
+        name = _row_name(layer.name, names)
+        row = rows.setdefault(name, LayerCost(name, _kind(layer)))
         row.forward += forward
         row.backward += 0.0 if both is None else max(both - forward, 0.0)
-        flop = _forward_flop(layer)
+        flop = forward_flop(layer)
         if flop:
             passes = 3 if input_grad else 2
             row.gflop += flop * batch * passes / 1e9

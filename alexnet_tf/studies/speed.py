@@ -142,16 +142,7 @@ def forward_gflop(model) -> float:
     """GFLOP of one image's forward pass through `model`'s convolutions and dense layers
     (2 per multiply-add), counted from the layers' own kernels and output shapes, so it
     follows the architecture being timed."""
-    import keras
-
-    flops = 0
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.Conv2D):
-            _, height, width, _ = layer.output.shape
-            flops += 2 * int(np.prod(layer.kernel.shape)) * height * width
-        elif isinstance(layer, keras.layers.Dense):
-            flops += 2 * int(np.prod(layer.kernel.shape))
-    return flops / 1e9
+    return sum(per_layer.forward_flop(layer) for layer in model.layers) / 1e9
 
 
 def synthetic_train_rate(bench: Bench, model) -> float:

@@ -22,7 +22,12 @@ CASES = {
     "train": (["--batch_size=2", "--matmul_size=256"], ["gflops_per_sec", "fraction_of_matmul"]),
     "input": (
         ["--batch_size=2"],
-        ["ratio_to_decode_only", "crop_decode_ratio_to_decode_only", "naive_ratio_to_decode_only"],
+        [
+            "ratio_to_decode_only",
+            "crop_decode_ratio_to_decode_only",
+            "naive_ratio_to_decode_only",
+            "parts_ratio_to_decode_only",
+        ],
     ),
     "end_to_end": (["--batch_size=2"], ["ratio_to_in_memory", "step_seconds"]),
     "serve": (

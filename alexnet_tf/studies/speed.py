@@ -214,21 +214,28 @@ def bench_input(bench: Bench):
     data_dir = demo_data_dir(bench)
     bs = bench.batch_size
 
-    pipelines = {
-        "decode_only": data.decode_only_dataset(data_dir, bs).repeat(),
-        "crop_decode_only": data.decode_only_dataset(data_dir, bs, crop=constants.CROP).repeat(),
-        "pipeline": data.train_dataset(
-            data_dir, bs, repeat=True, seed=0, private_threads=bench.private_threads or None
-        ),
-        "naive_float_per_image": naive_dataset(data_dir, bs),
-        "pipeline_autotuned": data.train_dataset(
+    def pipeline(**without):
+        return data.train_dataset(
             data_dir,
             bs,
             repeat=True,
             seed=0,
             private_threads=bench.private_threads or None,
-            autotune=True,
-        ),
+            **without,
+        )
+
+    pipelines = {
+        "decode_only": data.decode_only_dataset(data_dir, bs).repeat(),
+        "crop_decode_only": data.decode_only_dataset(data_dir, bs, crop=constants.CROP).repeat(),
+        "pipeline": pipeline(),
+        "naive_float_per_image": naive_dataset(data_dir, bs),
+        "pipeline_autotuned": pipeline(autotune=True),
+        # The pipeline less one of its parts at a time, and built once more: what each
+        # part costs, against the spread between two builds of the same pipeline.
+        "pipeline_again": pipeline(),
+        "no_record_shuffle": pipeline(shuffle_buffer=1),
+        "no_flip": pipeline(flip=False),
+        "centre_offset": pipeline(crop=False),
     }
     # Alternate and keep each one's best, so none gets the warmer machine.
     best = {name: 0.0 for name in pipelines}
@@ -246,6 +253,10 @@ def bench_input(bench: Bench):
         "naive_ratio_to_decode_only": round(best["naive_float_per_image"] / base, 3),
         "autotuned_images_per_sec": round(best["pipeline_autotuned"], 1),
         "autotuned_ratio_to_decode_only": round(best["pipeline_autotuned"] / base, 3),
+        "parts_ratio_to_decode_only": {
+            name: round(best[name] / base, 3)
+            for name in ("pipeline_again", "no_record_shuffle", "no_flip", "centre_offset")
+        },
         "data_dir": data_dir,
     }
     summary = (
@@ -253,7 +264,8 @@ def bench_input(bench: Bench):
         f"decode-only {base:.0f} (decoding only the centre crop: "
         f"{result['crop_decode_ratio_to_decode_only']}x; a naive float-per-image pipeline: "
         f"{result['naive_ratio_to_decode_only']}x; the pipeline under tf.data's autotuner: "
-        f"{result['autotuned_ratio_to_decode_only']}x)"
+        f"{result['autotuned_ratio_to_decode_only']}x; built again and less one part: "
+        f"{result['parts_ratio_to_decode_only']})"
     )
     return result, summary
 

@@ -214,14 +214,14 @@ def bench_input(bench: Bench):
     data_dir = demo_data_dir(bench)
     bs = bench.batch_size
 
-    def pipeline(**without):
+    def pipeline(**options):
         return data.train_dataset(
             data_dir,
             bs,
             repeat=True,
             seed=0,
             private_threads=bench.private_threads or None,
-            **without,
+            **options,
         )
 
     pipelines = {

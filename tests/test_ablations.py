@@ -8,12 +8,11 @@ import sys
 
 import pytest
 from PIL import Image
-from trainer import ENV, SMALL, SMALL_WIDTHS
+from trainer import ENV, ROOT, SMALL, SMALL_WIDTHS
 
 from alexnet_tf.rundir import RunDir
 from alexnet_tf.studies import ablations
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = [
     "--epochs=2",
     "--steps_per_epoch=2",

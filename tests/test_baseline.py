@@ -10,10 +10,10 @@ import sys
 import numpy as np
 import pytest
 from PIL import Image
+from trainer import ROOT
 
 from alexnet_tf.studies import baseline, image_sets
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 

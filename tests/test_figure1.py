@@ -12,10 +12,10 @@ import sys
 import numpy as np
 import pytest
 from PIL import Image
+from trainer import ROOT
 
 from alexnet_tf.studies import ablations, figure1
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 

@@ -9,8 +9,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 from PIL import Image
+from trainer import ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTEBOOKS = ("01_input_pipeline", "02_train_and_evaluate", "03_what_the_network_learned")
 
 

@@ -9,13 +9,11 @@ import sys
 
 import numpy as np
 import pytest
-from trainer import ENV, SMALL_WIDTHS, run
+from trainer import ENV, ROOT, SMALL_WIDTHS, run
 
 from alexnet_tf import constants, data
 from alexnet_tf.inference import saving, tflite
 from alexnet_tf.model import build_alexnet
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _export(model_dir, export_dir, quantize):

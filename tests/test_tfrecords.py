@@ -10,11 +10,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image
+from trainer import ROOT
 
 from alexnet_tf import constants
 from alexnet_tf.data import schema, tfrecords
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _save(path, img, fmt, **kw):

@@ -23,6 +23,8 @@ SMALL_WIDTHS = {
 }
 SMALL = [f"--{name}={value}" for name, value in SMALL_WIDTHS.items()]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+# The repository: its configs/, tools/ and notebooks/.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def train_cmd(data_dir, model_dir, *extra, full_size=False):

@@ -90,8 +90,9 @@ def torch_rate(precision: str, compiled: bool, args) -> float:
     return args.batch_size / statistics.median(times)
 
 
-def ours(precision: str, args) -> float:
-    """Our images/s: `benchmark train` in a child process (it prints JSON last)."""
+def ours(precision: str, args) -> dict:
+    """`benchmark train`'s record, from a child process (it prints JSON last): our
+    images/s, and the CPU model as the package reads it."""
     policy = {"float32": "float32", "bfloat16": "mixed_bfloat16"}[precision]
     cmd = [
         sys.executable, "-m", "alexnet_tf.benchmark", "train", f"--mixed_precision={policy}",
@@ -99,15 +100,7 @@ def ours(precision: str, args) -> float:
         f"--warmup_steps={args.warmup}", "--matmul_size=0",
     ]  # fmt: skip
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])["images_per_sec"]
-
-
-def cpu_model() -> str:
-    with open("/proc/cpuinfo", encoding="utf-8") as f:
-        for line in f:
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return "unknown CPU"
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def main():
@@ -124,9 +117,10 @@ def main():
             name = f"PyTorch {torch.__version__} {'torch.compile' if compiled else 'eager'}"
             rows[(name, precision)] = torch_rate(precision, compiled, args)
             print(f"{name}, {precision}: {rows[(name, precision)]:.1f} images/s", flush=True)
-        rows[("alexnet_tf", precision)] = ours(precision, args)
-        print(f"alexnet_tf, {precision}: {rows[('alexnet_tf', precision)]:.1f} images/s")
-    print(f"\n{cpu_model()}, {os.cpu_count()} cores, batch {args.batch_size}\n")
+        record = ours(precision, args)
+        rows[("alexnet_tf", precision)] = record["images_per_sec"]
+        print(f"alexnet_tf, {precision}: {record['images_per_sec']:.1f} images/s")
+    print(f"\n{record['cpu_model']}, {os.cpu_count()} cores, batch {args.batch_size}\n")
     print("| | float32, images/s | bfloat16, images/s |\n|---|---|---|")
     for name in dict.fromkeys(n for n, _ in rows):
         print(f"| {name} | {rows[(name, 'float32')]:.1f} | {rows[(name, 'bfloat16')]:.1f} |")

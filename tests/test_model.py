@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from alexnet_tf import precision
 from alexnet_tf.constants import IMAGENET_STD_RGB
 from alexnet_tf.model import build_alexnet
-from alexnet_tf.model.layers import LocalResponseNorm, TowerConv2D
+from alexnet_tf.model.layers import LocalResponseNorm, TowerConv2D, TowerDense
 from alexnet_tf.model.optimizer import PaperSGD
 
 pytestmark = pytest.mark.quick  # the inner-loop tier: python -m pytest -m quick
@@ -281,6 +282,57 @@ def test_conv1_form_follows_the_compute_dtype():
     ]
     with pytest.raises(ValueError, match="form must be one of direct, space_to_depth, auto"):
         TowerConv2D(8, 3, form="fast")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_transposed_input_grad_dense_is_the_direct_one(dtype):
+    """fc6's shapes (9216 inputs, both towers joined, 2048 units, ReLU): the transposed
+    input gradient gives the direct form's outputs and gradients (kernel, bias, both
+    towers' inputs) to rounding, and the saved kernel is the same (9216, 2048)."""
+    rng = np.random.default_rng(3)
+    xs = [tf.cast(rng.uniform(0, 2, (4, 4608)), dtype) for _ in range(2)]
+    weights = [rng.normal(0, 0.01, (9216, 2048)), rng.normal(0, 0.1, 2048)]
+    dy = tf.cast(rng.normal(size=(4, 2048)), dtype)
+    results = {}
+    for form in ("direct", "transposed_input_grad"):
+        layer = TowerDense(2048, activation="relu", form=form, dtype=dtype)
+        layer(xs)  # builds it, as the model does, from both towers' inputs
+        layer.set_weights(weights)
+        assert layer.uses_transposed_input_grad(dtype) == (form != "direct")
+        with tf.GradientTape() as tape:
+            tape.watch(xs)
+            y = layer(xs)
+        grads = tape.gradient(y, [layer.kernel, layer.bias, *xs], output_gradients=dy)
+        assert tuple(layer.kernel.shape) == (9216, 2048)
+        results[form] = [tf.cast(t, tf.float32).numpy() for t in (y, *grads)]
+    names = ("y", "kernel", "bias", "input a", "input b")
+    tolerance = 2e-6 if dtype == "float32" else 2**-7  # a bfloat16 unit at the largest value
+    for name, direct, transposed in zip(names, *results.values(), strict=True):
+        scale = np.abs(direct).max()
+        assert scale > 0, name
+        np.testing.assert_allclose(transposed, direct, rtol=0, atol=tolerance * scale, err_msg=name)
+
+
+def test_dense_form_follows_the_compute_dtype():
+    """ "auto" (every dense layer of the model) takes the transposed input gradient where
+    the layer computes in float32: fc6 and fc7 in float32 runs, fc8 always."""
+    dense = TowerDense(8, form="auto")
+    assert dense.uses_transposed_input_grad(tf.float32)
+    assert not dense.uses_transposed_input_grad(tf.bfloat16)
+    assert not TowerDense(8).uses_transposed_input_grad(tf.float32)  # "direct"
+    model = build_alexnet(10, tower_devices=None)
+    assert {model.get_layer(n).form for n in ("fc6a", "fc6b", "fc7a", "fc7b", "fc8")} == {"auto"}
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        bf16 = build_alexnet(10, tower_devices=None)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert not bf16.get_layer("fc6a").uses_transposed_input_grad(
+        bf16.get_layer("fc6a").compute_dtype
+    )
+    assert bf16.get_layer("fc8").uses_transposed_input_grad(bf16.get_layer("fc8").compute_dtype)
+    with pytest.raises(ValueError, match="form must be one of direct, transposed_input_grad, auto"):
+        TowerDense(8, form="fast")
 
 
 def test_mixed_precision_model_keeps_logits_float32():

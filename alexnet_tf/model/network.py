@@ -127,6 +127,7 @@ class _Towers:
             name=layer + tower,
             # Logits in float32 under mixed precision: softmax/loss need the range.
             dtype="float32" if layer == "fc8" else None,
+            form="auto",
         )(inputs)
 
     def pool(self, name, xs):

@@ -168,8 +168,8 @@ def test_lrn_implementations_agree_with_the_formula_forward_and_backward():
 
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 def test_fused_training_lrn_is_the_banded_one_forward_and_backward(dtype):
-    """The XLA form that bfloat16 training takes computes the banded form's outputs and
-    input gradients; inference never takes it, and float32 training only when forced."""
+    """The XLA form that training takes computes the banded form's outputs and input
+    gradients; inference never takes it, nor a layer whose windows cross towers."""
     rng = np.random.default_rng(3)
     x = tf.cast(rng.uniform(0, 60, (2, 7, 7, 48)), dtype)
     weights = tf.cast(rng.normal(size=x.shape), dtype)
@@ -185,14 +185,12 @@ def test_fused_training_lrn_is_the_banded_one_forward_and_backward(dtype):
     tol = 1e-5 if dtype == "float32" else 1e-2
     for banded, fused in zip(*results.values(), strict=True):
         np.testing.assert_allclose(fused, banded, rtol=tol, atol=tol * np.abs(banded).max())
-    auto = LocalResponseNorm()
-    assert auto.uses_fused(tf.bfloat16) and not auto.uses_fused(tf.float32)
-    forced = LocalResponseNorm(dtype=dtype)
-    forced.fused_training = True
+    default = LocalResponseNorm(dtype=dtype)
+    assert default.uses_fused()
     layers_module = sys.modules[LocalResponseNorm.__module__]
     with unittest.mock.patch.object(layers_module, "fused_lrn", side_effect=AssertionError):
-        forced(x, training=False)  # inference: the banded form, whatever fused_training
-    assert not LocalResponseNorm(tower=0).uses_fused(tf.bfloat16)  # across towers: banded
+        default(x, training=False)  # inference: the banded form, whatever fused_training
+    assert not LocalResponseNorm(tower=0).uses_fused()  # across towers: banded
 
 
 def test_bf16_lrn_computes_in_float32():
@@ -364,28 +362,34 @@ def test_towers_placed_with_their_gradients_and_variables():
     kinds = ("Conv2D", "Conv2DBackpropFilter", "Conv2DBackpropInput", "BiasAddGrad",
              "MatMul")  # fmt: skip
     checked = {"a": 0, "b": 0}
+    lrn_calls = {"a": 0, "b": 0}
     for op in graph.get_operations():
-        if op.type not in kinds:
+        calls_lrn = op.type.endswith("PartitionedCall") and "_fused_lrn" in op.get_attr("f").name
+        if op.type not in kinds and not calls_lrn:
             continue
         matches = [m for m in map(_LAYER_IN_OP_NAME.match, op.name.split("/")) if m]
         assert len(matches) == 1, op.name
         tower = matches[0].group(2) or "a"  # fc8 lives with tower a
         assert op.device.endswith({"a": "CPU:0", "b": "CPU:1"}[tower]), (op.name, op.device)
-        checked[tower] += 1
-    # Per tower: 5 convs x (forward, 2 backprops, bias grad), 2 LRNs x (the band sums of
-    # forward and backward), fc6/fc7 x (forward, 2 matmul grads, bias grad); tower a
-    # also has fc8's 4.
-    assert checked == {"a": 20 + 4 + 8 + 4, "b": 20 + 4 + 8}
-    # Each kernel's decay (added to its gradient in the update) runs on its tower.
-    updates = [op for op in graph.get_operations() if op.type == "ResourceApplyKerasMomentum"]
+        (lrn_calls if calls_lrn else checked)[tower] += 1
+    # Per tower: 5 convs x (forward, 2 backprops, bias grad), fc6/fc7 x (forward, 2
+    # matmul grads, bias grad); tower a also has fc8's 4. 2 LRNs x 3 XLA clusters
+    # (forward, the backward's term, the backward).
+    assert checked == {"a": 20 + 8 + 4, "b": 20 + 8}
+    assert lrn_calls == {"a": 6, "b": 6}
+    # Each variable's update (its decay, momentum and step: one XLA cluster) runs on its
+    # tower.
+    updates = [
+        op
+        for op in graph.get_operations()
+        if op.type == "StatefulPartitionedCall" and "momentum_update" in op.get_attr("f").name
+    ]
     assert len(updates) == len(model.trainable_variables) == 30  # in the variables' order
     for op, var in zip(updates, model.trainable_variables, strict=True):
-        if var.name != "kernel":
-            continue
+        assert op.get_attr("_XlaMustCompile"), op.name
         matches = [m for m in map(_LAYER_IN_OP_NAME.match, op.inputs[0].op.name.split("/")) if m]
         device = {"a": "CPU:0", "b": "CPU:1"}[matches[0].group(2) or "a"]
-        decayed = op.inputs[3].op  # gradient + decay * kernel
-        assert decayed.type == "AddV2" and decayed.device.endswith(device), (op.name, var.path)
+        assert op.device.endswith(device), (op.name, var.path)
     for name in ("conv1a", "conv3a", "fc6a", "fc7a", "fc8"):
         assert model.get_layer(name).kernel.value.device.endswith("CPU:0"), name
     for name in ("conv1b", "conv5b", "fc6b", "fc7b"):

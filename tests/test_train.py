@@ -156,16 +156,18 @@ def test_resume_after_kill_9_at_a_random_moment(small_data, tmp_path, trial):
     _assert_finished_whole(model_dir, 12)
 
 
-def test_paper_weight_decay_rule_over_two_steps_and_a_rate_change():
+@pytest.mark.parametrize("fused", [True, False], ids=["xla", "tf_ops"])
+def test_paper_weight_decay_rule_over_two_steps_and_a_rate_change(fused):
     """PaperSGD is section 5's rule, v <- 0.9 v - 0.0005 lr w - lr g; w <- w + v, kernels
-    decayed and biases not; the rate dropping between steps scales only the new term."""
+    decayed and biases not; the rate dropping between steps scales only the new term.
+    Both forms of the update: one XLA pass per variable, and TF's ops."""
     keras.utils.set_random_seed(0)
     rates, wd, mom = (0.01, 0.001), 5e-4, 0.9
     model = build_alexnet(3, tower_devices=None, dropout=0.0, pca_std=0)
     x = np.random.default_rng(0).uniform(0, 255, (2, 224, 224, 3)).astype(np.float32)
     y = np.array([0, 2])
     ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    model.compile(optimizer=PaperSGD(rates[0], momentum=mom, kernel_decay=wd), loss=ce)
+    model.compile(optimizer=PaperSGD(rates[0], momentum=mom, kernel_decay=wd, fused=fused), loss=ce)
     watched = [v for n in ("conv1a", "conv3b", "fc6a", "fc8") for v in model.get_layer(n).weights]
     w = [v.numpy().astype(np.float64) for v in watched]
     velocity = [np.zeros_like(a) for a in w]

@@ -7,9 +7,11 @@ the decay going through the momentum:
 Keras' `weight_decay=` is decoupled (it shrinks w outside the momentum) and would not
 give this rule. An L2 term of 0.0005 / 2 * ||w||^2 on the loss does, but it costs a
 sum of squares over the 61 M weights and four more elementwise passes each step. Here
-the decay is added to the gradient inside the update, which is one fused TensorFlow
-kernel per variable (`ResourceApplyKerasMomentum`, Keras' own momentum rule); the
-update runs on its variable's device, so each tower's update stays on its tower.
+the decay is added to the gradient inside the update, which is one XLA cluster per
+variable: the decay, the momentum and the step in one pass over memory, where TF's own
+ops take two (the decay's add, then `ResourceApplyKerasMomentum`, Keras' own momentum
+rule); measured in docs/performance.md. The update runs on its variable's device, so
+each tower's update stays on its tower.
 """
 
 from __future__ import annotations
@@ -20,6 +22,19 @@ import tensorflow as tf
 from alexnet_tf import keras_internals
 
 
+# Traced once per variable shape and dtype; decay and rate are Python numbers.
+@tf.function(jit_compile=True)
+def momentum_update(variable, accum, gradient, learning_rate, rate, decay):
+    """accum <- rate * accum - learning_rate * (gradient + decay * variable);
+    variable <- variable + accum: `ResourceApplyKerasMomentum`'s rule, in the same
+    order of operations, with the decay inside the same pass."""
+    gradient = tf.cast(gradient, variable.dtype)
+    if decay:
+        gradient = gradient + tf.cast(decay, variable.dtype) * variable
+    accum.assign(accum * tf.cast(rate, accum.dtype) - learning_rate * gradient)
+    variable.assign_add(accum)
+
+
 @keras.saving.register_keras_serializable(package="alexnet_tf")
 class PaperSGD(keras.optimizers.SGD):
     """SGD with momentum and section 5's weight decay on kernels (not biases, as Caffe).
@@ -27,13 +42,16 @@ class PaperSGD(keras.optimizers.SGD):
     Args:
       learning_rate, momentum: as keras.optimizers.SGD.
       kernel_decay: the paper's 0.0005; applied to every variable named "kernel".
+      fused: True, each variable's update is `momentum_update`, one XLA cluster; False,
+        TF's ops (the decay's add, then `ResourceApplyKerasMomentum`). The same rule.
     """
 
-    def __init__(self, learning_rate=0.01, momentum=0.9, kernel_decay=5e-4, **kwargs):
+    def __init__(self, learning_rate=0.01, momentum=0.9, kernel_decay=5e-4, fused=True, **kwargs):
         if kernel_decay < 0:
             raise ValueError(f"kernel_decay must be >= 0. Received: kernel_decay={kernel_decay}")
         super().__init__(learning_rate=learning_rate, momentum=momentum, **kwargs)
         self.kernel_decay = kernel_decay
+        self.fused = bool(fused)
 
     def build(self, variables):
         if self.built:
@@ -48,10 +66,17 @@ class PaperSGD(keras.optimizers.SGD):
 
     def _update(self, gradient, variable, learning_rate):
         dtype = variable.dtype
-        gradient = tf.cast(gradient, dtype)
         index = keras_internals.variable_index(self, variable)
-        if self.kernel_decay and self._decayed[index]:
-            gradient = gradient + tf.cast(self.kernel_decay, dtype) * variable
+        decay = self.kernel_decay if self._decayed[index] else 0.0
+        if self.fused and self.momentum and not self.nesterov:
+            # Keras hands over its own variables, or under tf.distribute their tf.Variables.
+            var = variable if isinstance(variable, tf.Variable) else variable.value
+            accum = self.momentums[index].value
+            lr = tf.cast(learning_rate, dtype)
+            return momentum_update(var, accum, gradient, lr, self.momentum, decay)
+        gradient = tf.cast(gradient, dtype)
+        if decay:
+            gradient = gradient + tf.cast(decay, dtype) * variable
         if not self.momentum or self.nesterov:
             return super().update_step(gradient, variable, learning_rate)
         tf.raw_ops.ResourceApplyKerasMomentum(
@@ -64,4 +89,4 @@ class PaperSGD(keras.optimizers.SGD):
         )
 
     def get_config(self):
-        return {**super().get_config(), "kernel_decay": self.kernel_decay}
+        return {**super().get_config(), "kernel_decay": self.kernel_decay, "fused": self.fused}

@@ -51,3 +51,21 @@ def test_preprocess_divides_by_std_when_given():
     got = ImagePreprocess(std_rgb=std)(images, training=False).numpy()
     want = (200 - np.array(constants.IMAGENET_MEAN_RGB)) / np.array(std)
     np.testing.assert_allclose(got[0, 0, 0], want, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+@pytest.mark.parametrize("std_rgb", [None, constants.IMAGENET_STD_RGB], ids=["paper", "std"])
+def test_training_preprocess_in_one_xla_pass_is_tf_ops(dtype, std_rgb):
+    """Training takes `lit_and_normalized` (XLA): the same lighting draws and the same
+    float32 values as TF's ops (`augment.pca_lighting`, then `augment.normalize`, each
+    checked against NumPy above), for pixels of either dtype, with and without the std."""
+    images = np.random.default_rng(1).uniform(0, 255, (3, 6, 5, 3)).astype(dtype)
+    results = {}
+    for fused in (True, False):
+        layer = ImagePreprocess(std_rgb=std_rgb, seed=7)
+        layer.fused_training = fused
+        results[fused] = [layer(images, training=True).numpy() for _ in range(2)]
+    for xla, ops in zip(results[True], results[False], strict=True):
+        np.testing.assert_allclose(xla, ops, rtol=0, atol=1e-5 * np.abs(ops).max())
+    # Each call draws anew: the second batch is lit differently from the first.
+    assert not np.allclose(results[True][0], results[True][1])

@@ -26,13 +26,16 @@ def pca_lighting(images, alpha, eigval=IMAGENET_EIGVAL, eigvec=IMAGENET_EIGVEC):
     image. eigval/eigvec: the [0, 1]-scale decomposition, eigenvectors as columns.
     """
     images = tf.convert_to_tensor(images)
-    dtype = images.dtype
+    shift = pca_shift(alpha, eigval, eigvec)[..., tf.newaxis, tf.newaxis, :]  # over H, W
+    return tf.cast(tf.cast(images, tf.float32) + shift, images.dtype)
+
+
+def pca_shift(alpha, eigval=IMAGENET_EIGVAL, eigvec=IMAGENET_EIGVEC):
+    """sum_i p_i * alpha_i * lambda_i on the 0-255 scale, what `pca_lighting` adds to
+    every pixel: (3,) for alpha (3,), (B, 3) for alpha (B, 3)."""
     eigval = tf.constant(eigval, tf.float32) * PIXEL_SCALE  # (3,)
     eigvec = tf.constant(eigvec, tf.float32)  # (3, 3), columns p_i
-    alpha = tf.cast(alpha, tf.float32)
-    shift = tf.linalg.matvec(eigvec, alpha * eigval)  # (3,) or (B, 3)
-    shift = shift[..., tf.newaxis, tf.newaxis, :]  # broadcast over H, W
-    return tf.cast(tf.cast(images, tf.float32) + shift, dtype)
+    return tf.linalg.matvec(eigvec, tf.cast(alpha, tf.float32) * eigval)
 
 
 def normalize(images, mean_rgb=IMAGENET_MEAN_RGB, std_rgb=None):

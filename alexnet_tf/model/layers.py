@@ -458,6 +458,20 @@ class LocalResponseNorm(Pinned, keras.layers.Layer):
         }
 
 
+# One XLA cluster; traced once per input shape and dtype and per mean and std (Python).
+@tf.function(jit_compile=True)
+def lit_and_normalized(images, shift, mean_rgb, std_rgb=None):
+    """`augment.normalize(augment.pca_lighting(images, ...))` of a batch (B, H, W, 3) of
+    any numeric dtype, given its lighting `shift` (B, 3) (`augment.pca_shift`): the same
+    float32 operations in the same order, in one pass over the images where TF's ops
+    make one for each (the casts, the shift, the mean, the std)."""
+    images = tf.cast(images, tf.float32) + shift[:, tf.newaxis, tf.newaxis, :]
+    images = images - tf.constant(mean_rgb, tf.float32)
+    if std_rgb is not None:
+        images = images / tf.constant(std_rgb, tf.float32)
+    return images
+
+
 @_register
 class ImagePreprocess(Pinned, keras.layers.Layer):
     """0-255 RGB pixels (any numeric dtype) -> mean-subtracted float32 (section 2),
@@ -487,6 +501,10 @@ class ImagePreprocess(Pinned, keras.layers.Layer):
         self.eigvec = tuple(tuple(float(v) for v in row) for row in eigvec)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
+        # Training calls with PCA lighting take `lit_and_normalized` (XLA), one pass over
+        # the batch where TF's ops take several (docs/performance.md); False: TF's ops.
+        # Inference, and so every export, always takes TF's ops, which need no XLA.
+        self.fused_training = True
 
     def call(self, inputs, training=False):
         images = tf.cast(inputs, tf.float32)
@@ -494,6 +512,9 @@ class ImagePreprocess(Pinned, keras.layers.Layer):
             alpha = keras.random.normal(
                 (tf.shape(images)[0], 3), stddev=self.pca_std, seed=self.seed_generator
             )
+            if self.fused_training:
+                shift = augment.pca_shift(alpha, self.eigval, self.eigvec)
+                return lit_and_normalized(inputs, shift, self.mean_rgb, self.std_rgb)
             images = augment.pca_lighting(images, alpha, self.eigval, self.eigvec)
         return augment.normalize(images, self.mean_rgb, self.std_rgb)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import os
 
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
@@ -77,6 +78,16 @@ def read_cpu(path: str = "/proc/cpuinfo") -> tuple[str, frozenset]:
     except OSError:
         pass
     return model, flags
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_has_bf16_tiles() -> bool:
+    """Whether this machine's CPU computes bfloat16 matrix products on tiles (AMX: the
+    `amx_bf16` flag of /proc/cpuinfo), unless ONEDNN_MAX_CPU_ISA names an ISA without
+    AMX. conv1's space-to-depth form gains where they compute it and not on CPUs with
+    `avx512_bf16` alone (docs/performance.md); the layer asks this."""
+    isa = os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper()
+    return "amx_bf16" in read_cpu()[1] and (not isa or "AMX" in isa or isa == "ALL")
 
 
 def this_machine() -> Machine:

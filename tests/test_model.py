@@ -263,12 +263,17 @@ def test_space_to_depth_conv1_in_bfloat16_agrees_with_the_direct_one():
     np.testing.assert_allclose(s2d, direct, rtol=0, atol=0.02 * np.abs(direct).max())
 
 
-def test_conv1_form_follows_the_compute_dtype():
-    """ "auto" (the model's conv1) takes space-to-depth in bfloat16, the direct form in
-    float32; stride-1 layers (conv2-5) are direct whatever their form."""
+@pytest.mark.parametrize("tiles", [True, False], ids=["amx", "avx512_bf16_alone"])
+def test_conv1_form_follows_the_compute_dtype_and_the_cpu(tiles, monkeypatch):
+    """ "auto" (the model's conv1) takes space-to-depth in bfloat16 on a CPU with AMX
+    tiles, the direct form in float32 and without tiles (each path forced here, whatever
+    this machine has); stride-1 layers (conv2-5) are direct whatever their form."""
+    monkeypatch.setattr(precision, "cpu_has_bf16_tiles", lambda: tiles)
     conv1 = TowerConv2D(48, 11, strides=4, form="auto")
-    assert conv1.uses_space_to_depth(tf.bfloat16) and not conv1.uses_space_to_depth(tf.float32)
+    assert conv1.uses_space_to_depth(tf.bfloat16) == tiles
+    assert not conv1.uses_space_to_depth(tf.float32)
     assert not TowerConv2D(48, 11, strides=4).uses_space_to_depth(tf.bfloat16)  # "direct"
+    assert TowerConv2D(48, 11, strides=4, form="space_to_depth").uses_space_to_depth(tf.float32)
     assert not TowerConv2D(8, 3, padding="same", form="space_to_depth").uses_space_to_depth(
         tf.bfloat16
     )

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from alexnet_tf import constants
+from alexnet_tf import constants, precision
 from alexnet_tf.data import augment
 from alexnet_tf.model.placement import device_scope
 
@@ -112,10 +112,11 @@ class TowerConv2D(Joins, keras.layers.Conv2D):
     form: how a strided VALID convolution is computed; the function and the saved kernel
     are the same either way. "direct": Keras' convolution. "space_to_depth":
     `space_to_depth_conv`. "auto" (conv1's): space-to-depth where the layer computes in
-    bfloat16, direct in float32, as measured (docs/performance.md, `benchmark layers`):
-    in bfloat16 the stride-1 form runs conv1's forward and backward in 0.65 of the time,
-    in float32 it gains nothing. Layers it cannot apply to (stride 1, SAME padding,
-    dilation) compute directly whatever the form.
+    bfloat16 on a CPU with AMX tiles (`precision.cpu_has_bf16_tiles`), direct
+    elsewhere, as measured (docs/performance.md, `benchmark layers` and `forms`): there
+    the stride-1 form runs conv1's forward and backward in 0.65 of the time; in float32,
+    and in bfloat16 on `avx512_bf16` alone, it gains nothing. Layers it cannot apply to
+    (stride 1, SAME padding, dilation) compute directly whatever the form.
     """
 
     def __init__(self, *args, form="direct", **kwargs):
@@ -138,7 +139,9 @@ class TowerConv2D(Joins, keras.layers.Conv2D):
         )
         if not applies:
             return False
-        return self.form == "space_to_depth" or tf.as_dtype(dtype) == tf.bfloat16
+        if self.form == "space_to_depth":
+            return True
+        return tf.as_dtype(dtype) == tf.bfloat16 and precision.cpu_has_bf16_tiles()
 
     def convolution_op(self, inputs, kernel):
         if self.uses_space_to_depth(inputs.dtype):

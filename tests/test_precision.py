@@ -204,10 +204,14 @@ def test_bfloat16_training_of_the_full_size_model_lowers_the_loss():
     x = colours[:, None, None, :] + rng.normal(0, 30, (4, 224, 224, 3))
     x, y = np.clip(x, 0, 255).astype(np.float32), np.arange(4)
     before = model.evaluate(x, y, verbose=0)
-    # 24 steps: the training loss jumps between 0.02 and 5.8 from step to step (dropout
-    # on 4 images), and after 12 it ended anywhere from 0.002 to 1.35 with conv1's and
-    # the LRN's forms changed; after 24, seen 1e-6 and 0.0 (Xeon with AMX).
-    for _ in range(24):
+    # Judged by the median loss after each of the last 8 of 24 steps: with dropout on 4
+    # images the loss jumps from step to step, and any change of rounding (a form of
+    # conv1, the LRN, the preprocessing) moves where it is at a given step. After step
+    # 24 alone it was seen anywhere from 0.0005 to 1.46 from a start of 2.13, while the
+    # median of the last 8 stayed at 0.01 or less (AMD EPYC).
+    after = []
+    for step in range(24):
         model.train_on_batch(x, y)
-    after = model.evaluate(x, y, verbose=0)
-    assert np.isfinite(after) and after < 0.6 * before, (before, after)
+        if step >= 16:
+            after.append(model.evaluate(x, y, verbose=0))
+    assert np.all(np.isfinite(after)) and np.median(after) < 0.6 * before, (before, after)

@@ -14,6 +14,7 @@ applies, the configuration, TF version, CPU).
     python -m alexnet_tf.benchmark layout                       # NHWC vs NCHW convolutions
     python -m alexnet_tf.benchmark lrn                          # banded LRN vs TF's op
     python -m alexnet_tf.benchmark layers                       # the step, layer by layer
+    python -m alexnet_tf.benchmark forms                        # each faster form's gain
 
 Without --data_dir, `input` and `end_to_end` use the built-in demo data (made on first use
 in data/demo). --profile writes a TensorBoard profiler trace of the timed steps. The
@@ -33,7 +34,18 @@ from absl import flags
 from alexnet_tf import cli, options
 
 FLAGS = flags.FLAGS
-MODES = ("train", "input", "end_to_end", "serve", "convert", "service", "layout", "lrn", "layers")
+MODES = (
+    "train",
+    "input",
+    "end_to_end",
+    "serve",
+    "convert",
+    "service",
+    "layout",
+    "lrn",
+    "layers",
+    "forms",
+)
 
 
 def define_flags() -> None:

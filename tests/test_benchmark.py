@@ -45,6 +45,10 @@ CASES = {
         ["--batch_size=2", "--matmul_size=256"],
         ["layers", "update_ms", "step_fraction_of_matmul", "bare_fraction_of_matmul"],
     ),
+    "forms": (
+        ["--batch_size=2", "--num_classes=10"],
+        ["forms_taken", "variants_images_per_sec", "gain_of_form", "gain_over_all_plain"],
+    ),
 }
 
 
@@ -177,3 +181,26 @@ def test_per_layer_rows_take_the_gradients_the_step_takes():
         assert row.forward > 0
         assert (row.bare is not None) == (row.kind in ("conv", "dense"))
     assert rows["conv2"].backward > 0 and rows["fc6"].backward > 0
+
+
+@pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16"])
+def test_each_form_is_found_where_the_precision_takes_it_and_set_plain(policy):
+    """`benchmark forms` compares the step as chosen with each form set plain: in float32
+    the model takes the LRN's, the dense, preprocessing and update forms; in bfloat16
+    the same (fc8, float32 there, keeps the dense form), and conv1's where the CPU has
+    AMX tiles. set_plain turns each off."""
+    from alexnet_tf.studies import forms
+    from alexnet_tf.studies.speed import Bench, compiled_model
+
+    bench = Bench(num_classes=10, mixed_precision=policy)
+    taken = {name for name, t in forms._applies(compiled_model(bench)).items() if t}
+    in_both = {"lrn_xla", "dense_transposed_input_grad", "preprocess_xla", "update_xla"}
+    tiles = {"conv1_space_to_depth"} if precision.cpu_has_bf16_tiles() else set()
+    assert taken == (in_both if policy == "float32" else in_both | tiles)
+    for form in forms.FORMS:
+        model = compiled_model(bench)
+        forms.set_plain(model, form)
+        left = {name for name, t in forms._applies(model).items() if t}
+        assert left == taken - {form}, form
+    with pytest.raises(ValueError, match="unknown form 'fast'"):
+        forms.set_plain(model, "fast")

@@ -23,7 +23,7 @@ from alexnet_tf.model import CONV_SPECS
 from alexnet_tf.model.optimizer import PaperSGD
 from alexnet_tf.options import ModelOptions
 from alexnet_tf.precision import policy_scope
-from alexnet_tf.studies import per_layer
+from alexnet_tf.studies import forms, per_layer
 
 # A training step costs about 3x the forward pass: the forward, and each layer's two
 # gradients (its input's and its weights'). The paper's network: 1.45 GFLOP forward
@@ -145,8 +145,9 @@ def forward_gflop(model) -> float:
     return sum(per_layer.forward_flop(layer) for layer in model.layers) / 1e9
 
 
-def synthetic_train_rate(bench: Bench, model) -> float:
-    """Training images/s on one in-memory batch, repeated."""
+def synthetic_train_step(bench: Bench, model):
+    """A callable running one training step of `model` on one in-memory batch, repeated,
+    and returning when the step has finished."""
     rng = tf.random.Generator.from_seed(0)
     size = constants.CROP
     images = rng.uniform((bench.batch_size, size, size, 3), 0, 255)
@@ -157,7 +158,12 @@ def synthetic_train_rate(bench: Bench, model) -> float:
     def step():
         float(model.train_function(it)["loss"])  # waits for the step to finish
 
-    return bench.batch_size / _timed(bench, step, bench.steps)
+    return step
+
+
+def synthetic_train_rate(bench: Bench, model) -> float:
+    """Training images/s on one in-memory batch, repeated."""
+    return bench.batch_size / _timed(bench, synthetic_train_step(bench, model), bench.steps)
 
 
 def bench_train(bench: Bench):
@@ -684,4 +690,5 @@ BENCHMARKS = {
     "layout": bench_layout,
     "lrn": bench_lrn,
     "layers": per_layer.bench_layers,
+    "forms": forms.bench_forms,
 }

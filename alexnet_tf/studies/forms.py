@@ -33,6 +33,13 @@ import tensorflow as tf
 from alexnet_tf.model.layers import ImagePreprocess, LocalResponseNorm, TowerConv2D, TowerDense
 
 AS_CHOSEN, ALL_PLAIN = "as chosen", "all plain"
+FORMS = (
+    "conv1_space_to_depth",
+    "lrn_xla",
+    "dense_transposed_input_grad",
+    "preprocess_xla",
+    "update_xla",
+)
 
 
 def _layers(model, cls):
@@ -62,8 +69,8 @@ def _applies(model) -> dict:
 
 
 def set_plain(model, form: str) -> None:
-    """Set `form` of an unbuilt-step model back to TF's plain ops (before its train
-    function is traced)."""
+    """Set `form` back to TF's plain ops in `model`, whose train function is not traced
+    yet (the forms are read when it is)."""
     if form == "conv1_space_to_depth":
         for layer in _conv1(model):
             layer.form = "direct"
@@ -80,15 +87,6 @@ def set_plain(model, form: str) -> None:
         model.optimizer.fused = False
     else:
         raise ValueError(f"unknown form {form!r}; the forms: {', '.join(FORMS)}")
-
-
-FORMS = (
-    "conv1_space_to_depth",
-    "lrn_xla",
-    "dense_transposed_input_grad",
-    "preprocess_xla",
-    "update_xla",
-)
 
 
 def bench_forms(bench):

@@ -69,6 +69,22 @@ class Joins(Pinned):
         return inputs
 
 
+class Formed:
+    """Mixin: a `form=` argument naming how the layer computes, one of the class's
+    `FORMS` ("direct" by default), checked when made and kept in its config."""
+
+    FORMS: tuple = ("direct",)
+
+    def __init__(self, *args, form="direct", **kwargs):
+        super().__init__(*args, **kwargs)
+        if form not in self.FORMS:
+            raise ValueError(f"form must be one of {', '.join(self.FORMS)}. Received: {form!r}")
+        self.form = form
+
+    def get_config(self):
+        return {**super().get_config(), "form": self.form}
+
+
 CONV_FORMS = ("direct", "space_to_depth", "auto")
 
 
@@ -106,7 +122,7 @@ def space_to_depth_conv(x, kernel, stride: int):
 
 
 @_register
-class TowerConv2D(Joins, keras.layers.Conv2D):
+class TowerConv2D(Formed, Joins, keras.layers.Conv2D):
     """Conv2D on one tower's device, reading one tower or both.
 
     form: how a strided VALID convolution is computed; the function and the saved kernel
@@ -119,11 +135,7 @@ class TowerConv2D(Joins, keras.layers.Conv2D):
     (stride 1, SAME padding, dilation) compute directly whatever the form.
     """
 
-    def __init__(self, *args, form="direct", **kwargs):
-        super().__init__(*args, **kwargs)
-        if form not in CONV_FORMS:
-            raise ValueError(f"form must be one of {', '.join(CONV_FORMS)}. Received: {form!r}")
-        self.form = form
+    FORMS = CONV_FORMS
 
     def uses_space_to_depth(self, dtype) -> bool:
         """Whether a call in `dtype` (the compute dtype) takes the space-to-depth form."""
@@ -151,9 +163,6 @@ class TowerConv2D(Joins, keras.layers.Conv2D):
     def call(self, inputs):
         return super().call(self.join(inputs))
 
-    def get_config(self):
-        return {**super().get_config(), "form": self.form}
-
 
 DENSE_FORMS = ("direct", "transposed_input_grad", "auto")
 
@@ -177,7 +186,7 @@ def transposed_input_grad_matmul(x, kernel):
 
 
 @_register
-class TowerDense(Joins, keras.layers.Dense):
+class TowerDense(Formed, Joins, keras.layers.Dense):
     """Dense on one tower's device, reading one tower or both.
 
     form: how the training step's input gradient is computed; the function, its
@@ -187,11 +196,7 @@ class TowerDense(Joins, keras.layers.Dense):
     from it), direct in bfloat16 and float16 (measured: no gain).
     """
 
-    def __init__(self, *args, form="direct", **kwargs):
-        super().__init__(*args, **kwargs)
-        if form not in DENSE_FORMS:
-            raise ValueError(f"form must be one of {', '.join(DENSE_FORMS)}. Received: {form!r}")
-        self.form = form
+    FORMS = DENSE_FORMS
 
     def uses_transposed_input_grad(self, dtype) -> bool:
         """Whether a call in `dtype` (the compute dtype) takes the transposed form."""
@@ -207,9 +212,6 @@ class TowerDense(Joins, keras.layers.Dense):
         if self.bias is not None:
             y = keras.ops.add(y, self.bias)  # a BiasAdd, as Keras' Dense: fusable with the MatMul
         return y if self.activation is None else self.activation(y)
-
-    def get_config(self):
-        return {**super().get_config(), "form": self.form}
 
 
 @_register

@@ -184,6 +184,34 @@ def test_paper_weight_decay_rule_over_two_steps_and_a_rate_change(fused):
             np.testing.assert_allclose(var.numpy(), w[k], rtol=1e-4, atol=1e-7)
 
 
+@pytest.mark.quick
+def test_each_optimizer_updates_its_own_models_variables_after_another_is_deleted():
+    """The XLA update is compiled per optimizer: a second model's step leaves the first
+    model's variables alone, and a third model trains after the first is deleted (a trace
+    shared by the process kept the first model's variables and then failed)."""
+    import gc
+
+    def make():
+        inputs = keras.Input((4,))
+        model = keras.Model(inputs, keras.layers.Dense(3)(inputs))
+        model.compile(optimizer=PaperSGD(0.1, momentum=0.9), loss="mse")
+        return model
+
+    x, y = np.ones((2, 4), np.float32), np.zeros((2, 3), np.float32)
+    first, second = make(), make()
+    first.train_on_batch(x, y)
+    kept = first.layers[1].kernel.numpy().copy()
+    before = second.layers[1].kernel.numpy().copy()
+    second.train_on_batch(x, y)
+    np.testing.assert_array_equal(first.layers[1].kernel.numpy(), kept)
+    assert not np.allclose(second.layers[1].kernel.numpy(), before)
+    del first
+    gc.collect()
+    third = make()
+    third.train_on_batch(x, y)
+    assert np.isfinite(third.layers[1].kernel.numpy()).all()
+
+
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
 def test_mixed_precision_trains_with_float32_logits(policy):
     keras.mixed_precision.set_global_policy(policy)

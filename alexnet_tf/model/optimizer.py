@@ -22,12 +22,14 @@ import tensorflow as tf
 from alexnet_tf import keras_internals
 
 
-# Traced once per variable shape and dtype; decay and rate are Python numbers.
-@tf.function(jit_compile=True)
 def momentum_update(variable, accum, gradient, learning_rate, rate, decay):
     """accum <- rate * accum - learning_rate * (gradient + decay * variable);
     variable <- variable + accum: `ResourceApplyKerasMomentum`'s rule, in the same
-    order of operations, with the decay inside the same pass."""
+    order of operations, with the decay inside the same pass. Each `PaperSGD` compiles
+    its own (`tf.function(jit_compile=True)`, traced once per variable shape and dtype;
+    decay and rate are Python numbers): a trace takes its variables by reference, and
+    one shared by every optimizer of the process would outlive the first model's
+    variables and fail on the next model's step once they are deleted."""
     gradient = tf.cast(gradient, variable.dtype)
     if decay:
         gradient = gradient + tf.cast(decay, variable.dtype) * variable
@@ -58,6 +60,7 @@ class PaperSGD(keras.optimizers.SGD):
             return
         super().build(variables)
         self._decayed = [v.name == "kernel" for v in variables]
+        self._momentum_update = tf.function(momentum_update, jit_compile=True)
 
     def update_step(self, gradient, variable, learning_rate):
         # On the variable's device, so each tower's decay and update stay on its tower.
@@ -73,7 +76,7 @@ class PaperSGD(keras.optimizers.SGD):
             var = variable if isinstance(variable, tf.Variable) else variable.value
             accum = self.momentums[index].value
             lr = tf.cast(learning_rate, dtype)
-            return momentum_update(var, accum, gradient, lr, self.momentum, decay)
+            return self._momentum_update(var, accum, gradient, lr, self.momentum, decay)
         gradient = tf.cast(gradient, dtype)
         if decay:
             gradient = gradient + tf.cast(decay, dtype) * variable

@@ -74,7 +74,9 @@ def _bench(mode, records, tmp_path, *extra):
     return result
 
 
-SLOW_MODES = ("end_to_end", "serve", "service", "layout")  # 14-27 s each: with -m slow
+# 14-42 s each (forms builds the model five times; its choices are tested in-process
+# below): with -m slow
+SLOW_MODES = ("end_to_end", "serve", "service", "layout", "forms")
 
 
 @pytest.mark.parametrize(

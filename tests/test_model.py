@@ -382,19 +382,27 @@ def test_towers_placed_with_their_gradients_and_variables():
     # (forward, the backward's term, the backward).
     assert checked == {"a": 20 + 8 + 4, "b": 20 + 8}
     assert lrn_calls == {"a": 6, "b": 6}
-    # Each variable's update (its decay, momentum and step: one XLA cluster) runs on its
-    # tower.
+    # Each variable's update runs on its tower: fc6's and fc7's kernels (2**20 values or
+    # more) as one XLA cluster, the others as TF's op after the decay's add.
     updates = [
         op
         for op in graph.get_operations()
-        if op.type == "StatefulPartitionedCall" and "momentum_update" in op.get_attr("f").name
+        if op.type == "ResourceApplyKerasMomentum"
+        or (op.type == "StatefulPartitionedCall" and "momentum_update" in op.get_attr("f").name)
     ]
     assert len(updates) == len(model.trainable_variables) == 30  # in the variables' order
+    fused = [var.path for op, var in zip(updates, model.trainable_variables, strict=True)
+             if op.type == "StatefulPartitionedCall"]  # fmt: skip
+    assert fused == [f"{n}/kernel" for n in ("fc6a", "fc6b", "fc7a", "fc7b")]
     for op, var in zip(updates, model.trainable_variables, strict=True):
-        assert op.get_attr("_XlaMustCompile"), op.name
         matches = [m for m in map(_LAYER_IN_OP_NAME.match, op.inputs[0].op.name.split("/")) if m]
         device = {"a": "CPU:0", "b": "CPU:1"}[matches[0].group(2) or "a"]
         assert op.device.endswith(device), (op.name, var.path)
+        if op.type == "StatefulPartitionedCall":
+            assert op.get_attr("_XlaMustCompile"), op.name
+        elif var.name == "kernel":
+            decayed = op.inputs[3].op  # gradient + decay * kernel
+            assert decayed.type == "AddV2" and decayed.device.endswith(device), var.path
     for name in ("conv1a", "conv3a", "fc6a", "fc7a", "fc8"):
         assert model.get_layer(name).kernel.value.device.endswith("CPU:0"), name
     for name in ("conv1b", "conv5b", "fc6b", "fc7b"):

@@ -188,16 +188,17 @@ def test_paper_weight_decay_rule_over_two_steps_and_a_rate_change(fused):
 def test_each_optimizer_updates_its_own_models_variables_after_another_is_deleted():
     """The XLA update is compiled per optimizer: a second model's step leaves the first
     model's variables alone, and a third model trains after the first is deleted (a trace
-    shared by the process kept the first model's variables and then failed)."""
+    shared by the process kept the first model's variables and then failed). The kernel
+    has 2**20 values, the least that takes the XLA update."""
     import gc
 
     def make():
-        inputs = keras.Input((4,))
-        model = keras.Model(inputs, keras.layers.Dense(3)(inputs))
+        inputs = keras.Input((1024,))
+        model = keras.Model(inputs, keras.layers.Dense(1024)(inputs))
         model.compile(optimizer=PaperSGD(0.1, momentum=0.9), loss="mse")
         return model
 
-    x, y = np.ones((2, 4), np.float32), np.zeros((2, 3), np.float32)
+    x, y = np.ones((2, 1024), np.float32), np.zeros((2, 1024), np.float32)
     first, second = make(), make()
     first.train_on_batch(x, y)
     kept = first.layers[1].kernel.numpy().copy()

@@ -7,19 +7,27 @@ the decay going through the momentum:
 Keras' `weight_decay=` is decoupled (it shrinks w outside the momentum) and would not
 give this rule. An L2 term of 0.0005 / 2 * ||w||^2 on the loss does, but it costs a
 sum of squares over the 61 M weights and four more elementwise passes each step. Here
-the decay is added to the gradient inside the update, which is one XLA cluster per
-variable: the decay, the momentum and the step in one pass over memory, where TF's own
-ops take two (the decay's add, then `ResourceApplyKerasMomentum`, Keras' own momentum
-rule); measured in docs/performance.md. The update runs on its variable's device, so
-each tower's update stays on its tower.
+the decay is added to the gradient inside the update. For a large variable (fc6-fc8's
+kernels) the update is one XLA cluster: the decay, the momentum and the step in one
+pass over memory, where TF's own ops take two (the decay's add, then
+`ResourceApplyKerasMomentum`, Keras' own momentum rule); smaller ones, which gain
+nothing measurable from it, take TF's ops (docs/performance.md). The update runs on
+its variable's device, so each tower's update stays on its tower.
 """
 
 from __future__ import annotations
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from alexnet_tf import keras_internals
+
+# Variables of at least this many values take the XLA update: fc6-fc8's kernels (4.1 M
+# to 18.9 M values, 59 M of the network's 61 M), where one pass saves time. Every conv
+# kernel (35 K to 442 K) and bias is below it: there the two forms run alike, and each
+# shape would cost an XLA compile (0.1-0.2 s) in every process (docs/performance.md).
+FUSED_MIN_SIZE = 2**20
 
 
 def momentum_update(variable, accum, gradient, learning_rate, rate, decay):
@@ -44,8 +52,9 @@ class PaperSGD(keras.optimizers.SGD):
     Args:
       learning_rate, momentum: as keras.optimizers.SGD.
       kernel_decay: the paper's 0.0005; applied to every variable named "kernel".
-      fused: True, each variable's update is `momentum_update`, one XLA cluster; False,
-        TF's ops (the decay's add, then `ResourceApplyKerasMomentum`). The same rule.
+      fused: True, the update of each variable of FUSED_MIN_SIZE values or more is
+        `momentum_update`, one XLA cluster; False, TF's ops for every variable (the
+        decay's add, then `ResourceApplyKerasMomentum`). The same rule either way.
     """
 
     def __init__(self, learning_rate=0.01, momentum=0.9, kernel_decay=5e-4, fused=True, **kwargs):
@@ -60,6 +69,7 @@ class PaperSGD(keras.optimizers.SGD):
             return
         super().build(variables)
         self._decayed = [v.name == "kernel" for v in variables]
+        self._large = [int(np.prod(v.shape)) >= FUSED_MIN_SIZE for v in variables]
         self._momentum_update = tf.function(momentum_update, jit_compile=True)
 
     def update_step(self, gradient, variable, learning_rate):
@@ -71,7 +81,7 @@ class PaperSGD(keras.optimizers.SGD):
         dtype = variable.dtype
         index = keras_internals.variable_index(self, variable)
         decay = self.kernel_decay if self._decayed[index] else 0.0
-        if self.fused and self.momentum and not self.nesterov:
+        if self.fused and self.momentum and not self.nesterov and self._large[index]:
             # Keras hands over its own variables, or under tf.distribute their tf.Variables.
             var = variable if isinstance(variable, tf.Variable) else variable.value
             accum = self.momentums[index].value

@@ -60,6 +60,7 @@ def _row(table: str, variant: str) -> list[str]:
     raise AssertionError(f"no row for {variant} in\n{table}")
 
 
+@pytest.mark.slow  # the study's runs: 46 s on 2 cores; the default run stays within 12 min
 def test_report_holds_the_runs_numbers(study):
     _, out, _ = study
     with open(os.path.join(out, "ablations.md"), encoding="utf-8") as f:
@@ -99,6 +100,7 @@ def test_report_holds_the_runs_numbers(study):
             assert image.format == "PNG" and image.size[0] >= 400
 
 
+@pytest.mark.slow  # the study's runs: 46 s on 2 cores; the default run stays within 12 min
 def test_relu_vs_tanh_drawn_solid_and_dashed(study, drawn_figures):
     _, out, _ = study
     with open(os.path.join(out, "results.json"), encoding="utf-8") as f:
@@ -112,6 +114,7 @@ def test_relu_vs_tanh_drawn_solid_and_dashed(study, drawn_figures):
     assert list(lines["ReLU"].get_ydata()) == relu
 
 
+@pytest.mark.slow  # the study's runs: 46 s on 2 cores; the default run stays within 12 min
 def test_rerun_reuses_finished_runs_and_refuses_other_settings(study):
     data_dir, out, _ = study
     model = os.path.join(out, "runs", "paper-seed0", "latest.keras")

@@ -132,6 +132,7 @@ def test_training_stops_naming_the_shard(damaged, tmp_path):
     assert "--skip_bad_records" in message
 
 
+@pytest.mark.slow  # 27 s on 2 cores: the default run stays within 12 min
 def test_skip_bad_records_trains_and_counts_them(damaged, tmp_path):
     data_dir, expected = damaged
     model_dir = tmp_path / "run"

@@ -75,8 +75,8 @@ def _bench(mode, records, tmp_path, *extra):
 
 
 # 14-42 s each (forms builds the model five times; its choices are tested in-process
-# below): with -m slow
-SLOW_MODES = ("end_to_end", "serve", "service", "layout", "forms")
+# below): with -m slow, so that the default run stays within 12 min on 2 cores
+SLOW_MODES = ("end_to_end", "serve", "service", "layout", "forms", "input")
 
 
 @pytest.mark.parametrize(

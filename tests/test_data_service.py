@@ -46,6 +46,7 @@ def _images(dataset):
     return sorted(hashlib.sha1(x.numpy().tobytes()).hexdigest() for b, _ in dataset for x in b)
 
 
+@pytest.mark.slow  # the service's start: 22 s on 2 cores; the default run stays within 12 min
 def test_one_pass_through_two_workers_gives_every_image_once(demo_records, service):
     """distributed_epoch: the workers share the shards out, so one pass through them is
     the data set itself, each image once, and --skip_bad_records' exclusions hold."""

@@ -48,6 +48,7 @@ def modern(demo_records, tmp_path_factory):
     return _study(demo_records(6, 1), out, "--network=modern", "--rates=0.003,0.03")
 
 
+@pytest.mark.slow  # the two studies' runs: 44 s on 2 cores; the default run stays within 12 min
 def test_end_to_end_writes_the_json_table_and_plot(study):
     out, result, stdout = study
     assert result["target_train_error"] == 0.6 and result["num_images"] == 36
@@ -76,6 +77,7 @@ def test_end_to_end_writes_the_json_table_and_plot(study):
     assert table.count("| relu |") == rows and "| 0.15 |" in table
 
 
+@pytest.mark.slow  # the two studies' runs: 44 s on 2 cores; the default run stays within 12 min
 def test_modern_network_still_makes_todays_table(modern):
     out, result, _ = modern
     assert result["network"] == "modern" and result["init"] == "standard"
@@ -86,6 +88,7 @@ def test_modern_network_still_makes_todays_table(modern):
         assert "(modern)" in f.read()
 
 
+@pytest.mark.slow  # the two studies' runs: 44 s on 2 cores; the default run stays within 12 min
 @pytest.mark.parametrize("which", ["study", "modern"])
 def test_epochs_and_ratios_are_the_histories(which, request):
     _, result, _ = request.getfixturevalue(which)
@@ -112,6 +115,7 @@ def test_epochs_and_ratios_are_the_histories(which, request):
     assert result["speedup_std"] == pytest.approx(np.std(ratios, ddof=1))
 
 
+@pytest.mark.slow  # the two studies' runs: 44 s on 2 cores; the default run stays within 12 min
 def test_plot_draws_relu_solid_and_tanh_dashed_at_their_rates(study, tmp_path, drawn_figures):
     _, result, _ = study
     figure1.plot(result, str(tmp_path / "f.png"))

@@ -351,6 +351,7 @@ def test_a_killed_worker_stops_the_other_and_a_rerun_resumes(small_data, tmp_pat
     assert [h["epoch"] for h in _history(model_dir)] == [0, 1]
 
 
+@pytest.mark.slow  # 23-26 s on 2 cores: the default run stays within 12 min
 def test_train_images_chooses_and_logs_the_epochs_and_a_rerun_keeps_them(small_data, tmp_path):
     model_dir = str(tmp_path / "run")
     cmd = train_cmd(small_data, model_dir, "--train_images=16", "--steps_per_epoch=1")
@@ -579,6 +580,7 @@ def small_disk(tmp_path):
         yield path
 
 
+@pytest.mark.slow  # 23-26 s on 2 cores: the default run stays within 12 min
 def test_full_disk_is_a_clear_error_and_the_last_backup_loads(small_data, small_disk):
     model_dir = str(small_disk / "run")
     r = run(

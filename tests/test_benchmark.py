@@ -76,7 +76,7 @@ def _bench(mode, records, tmp_path, *extra):
 
 # 14-42 s each (forms builds the model five times; its choices are tested in-process
 # below): with -m slow, so that the default run stays within 12 min on 2 cores
-SLOW_MODES = ("end_to_end", "serve", "service", "layout", "forms", "input")
+SLOW_MODES = ("end_to_end", "serve", "service", "layout", "forms", "input", "layers")
 
 
 @pytest.mark.parametrize(

@@ -216,6 +216,7 @@ def test_input_context_gives_each_worker_its_own_shards(square_dir):
     assert sum(len(s) for s in seen) == 12
 
 
+@pytest.mark.slow  # 7-59 s on 2 cores: the default run stays within 12 min
 def test_tfds_source_goes_through_the_same_augmentations():
     with tfds.testing.mock_data(num_examples=6):
         x, y = next(iter(data.train_dataset(None, 3, seed=0, tfds_name="imagenette")))

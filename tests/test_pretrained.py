@@ -109,7 +109,9 @@ def test_the_parity_test_sees_each_lrn_option(imported, change):
     assert ratio > 1e-2
 
 
-@pytest.mark.parametrize("pairs", [pytest.param("list", marks=pytest.mark.slow), "dict"])
+# 16 s each on 2 cores: the default run stays within 12 min
+@pytest.mark.slow
+@pytest.mark.parametrize("pairs", ["list", "dict"])
 def test_caffe_tensorflow_npy_is_the_same_network(imported, weights, tmp_path, pairs):
     path, _, size, _ = imported["227"]
     npy = str(tmp_path / "bvlc_alexnet.npy")
@@ -169,6 +171,7 @@ def test_other_structures_are_refused_naming_the_first_mismatch(weights, tmp_pat
     assert not (tmp_path / "m").exists()  # refused before anything is written
 
 
+@pytest.mark.slow  # 25 s on 2 cores: the default run stays within 12 min
 def test_files_that_are_not_bvlc_exit_2(tmp_path):
     import onnx
     from onnx import TensorProto, helper, numpy_helper

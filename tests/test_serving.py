@@ -235,6 +235,7 @@ def test_evaluate_counts_every_example_and_ten_crops_of_a_constant_image(trained
     assert r10 == {**r1, "crops": 10, "views": list(view_names(10))}
 
 
+@pytest.mark.slow  # 16 s on 2 cores: the default run stays within 12 min
 def test_features_signature_and_command_equal_the_feature_extractor(trained, tmp_path):
     """export --features: a `features` signature beside the unchanged ones; the features
     command writes the same fc7 values for files, and names the file it could not use."""

@@ -289,16 +289,16 @@ def test_conv1_form_follows_the_compute_dtype_and_the_cpu(tiles, monkeypatch):
 
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 def test_transposed_input_grad_dense_is_the_direct_one(dtype):
-    """fc6's shapes (9216 inputs, both towers joined, 2048 units, ReLU): the transposed
+    """fc6's wiring at an eighth of its widths (both towers joined, ReLU): the transposed
     input gradient gives the direct form's outputs and gradients (kernel, bias, both
-    towers' inputs) to rounding, and the saved kernel is the same (9216, 2048)."""
+    towers' inputs) to rounding, and the saved kernel keeps its (inputs, units) shape."""
     rng = np.random.default_rng(3)
-    xs = [tf.cast(rng.uniform(0, 2, (4, 4608)), dtype) for _ in range(2)]
-    weights = [rng.normal(0, 0.01, (9216, 2048)), rng.normal(0, 0.1, 2048)]
-    dy = tf.cast(rng.normal(size=(4, 2048)), dtype)
+    xs = [tf.cast(rng.uniform(0, 2, (4, 576)), dtype) for _ in range(2)]
+    weights = [rng.normal(0, 0.01, (1152, 256)), rng.normal(0, 0.1, 256)]
+    dy = tf.cast(rng.normal(size=(4, 256)), dtype)
     results = {}
     for form in ("direct", "transposed_input_grad"):
-        layer = TowerDense(2048, activation="relu", form=form, dtype=dtype)
+        layer = TowerDense(256, activation="relu", form=form, dtype=dtype)
         layer(xs)  # builds it, as the model does, from both towers' inputs
         layer.set_weights(weights)
         assert layer.uses_transposed_input_grad(dtype) == (form != "direct")
@@ -306,7 +306,7 @@ def test_transposed_input_grad_dense_is_the_direct_one(dtype):
             tape.watch(xs)
             y = layer(xs)
         grads = tape.gradient(y, [layer.kernel, layer.bias, *xs], output_gradients=dy)
-        assert tuple(layer.kernel.shape) == (9216, 2048)
+        assert tuple(layer.kernel.shape) == (1152, 256)
         results[form] = [tf.cast(t, tf.float32).numpy() for t in (y, *grads)]
     names = ("y", "kernel", "bias", "input a", "input b")
     tolerance = 2e-6 if dtype == "float32" else 2**-7  # a bfloat16 unit at the largest value

@@ -12,8 +12,8 @@ and gradients), each taken where it was measured to win:
   stored order (`TowerDense(form="auto")`, in float32);
 - preprocess_xla: PCA lighting and the mean in one XLA pass (`ImagePreprocess`'s
   `fused_training`);
-- update_xla: the decay, the momentum and the step in one XLA pass per variable
-  (`PaperSGD(fused=True)`).
+- update_xla: the decay, the momentum and the step in one XLA pass for each variable
+  of `FUSED_MIN_SIZE` values or more, fc6-fc8's kernels (`PaperSGD(fused=True)`).
 
 This builds the full model as the package chooses ("as chosen"), once more for each form
 that applies in the run's precision with that one form set back to TF's plain ops, and
@@ -31,6 +31,7 @@ import numpy as np
 import tensorflow as tf
 
 from alexnet_tf.model.layers import ImagePreprocess, LocalResponseNorm, TowerConv2D, TowerDense
+from alexnet_tf.model.optimizer import FUSED_MIN_SIZE
 
 AS_CHOSEN, ALL_PLAIN = "as chosen", "all plain"
 FORMS = (
@@ -64,7 +65,8 @@ def _applies(model) -> dict:
         ),
         "update_xla": model.optimizer.fused
         and bool(model.optimizer.momentum)
-        and not model.optimizer.nesterov,
+        and not model.optimizer.nesterov
+        and any(np.prod(v.shape) >= FUSED_MIN_SIZE for v in model.trainable_variables),
     }
 
 

@@ -15,6 +15,7 @@ applies, the configuration, TF version, CPU).
     python -m alexnet_tf.benchmark lrn                          # banded LRN vs TF's op
     python -m alexnet_tf.benchmark layers                       # the step, layer by layer
     python -m alexnet_tf.benchmark forms                        # each faster form's gain
+    python -m alexnet_tf.benchmark winograd                     # conv3-5 by Winograd F(m, 3)
 
 Without --data_dir, `input` and `end_to_end` use the built-in demo data (made on first use
 in data/demo). --profile writes a TensorBoard profiler trace of the timed steps. The
@@ -45,6 +46,7 @@ MODES = (
     "lrn",
     "layers",
     "forms",
+    "winograd",
 )
 
 

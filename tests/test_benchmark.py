@@ -49,6 +49,7 @@ CASES = {
         ["--batch_size=2", "--num_classes=10"],
         ["forms_taken", "variants_images_per_sec", "gain_of_form", "gain_over_all_plain"],
     ),
+    "winograd": (["--batch_size=2"], ["direct_ms", "ms", "largest_error"]),
 }
 
 
@@ -74,9 +75,9 @@ def _bench(mode, records, tmp_path, *extra):
     return result
 
 
-# 14-42 s each (forms builds the model five times; its choices are tested in-process
+# 14-56 s each (forms builds the model five times; its choices are tested in-process
 # below): with -m slow, so that the default run stays within 12 min on 2 cores
-SLOW_MODES = ("end_to_end", "serve", "service", "layout", "forms", "input", "layers")
+SLOW_MODES = ("end_to_end", "serve", "service", "layout", "forms", "input", "layers", "winograd")
 
 
 @pytest.mark.parametrize(

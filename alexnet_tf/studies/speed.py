@@ -23,7 +23,7 @@ from alexnet_tf.model import CONV_SPECS
 from alexnet_tf.model.optimizer import PaperSGD
 from alexnet_tf.options import ModelOptions
 from alexnet_tf.precision import policy_scope
-from alexnet_tf.studies import forms, per_layer
+from alexnet_tf.studies import forms, per_layer, winograd
 
 # A training step costs about 3x the forward pass: the forward, and each layer's two
 # gradients (its input's and its weights'). The paper's network: 1.45 GFLOP forward
@@ -691,4 +691,5 @@ BENCHMARKS = {
     "lrn": bench_lrn,
     "layers": per_layer.bench_layers,
     "forms": forms.bench_forms,
+    "winograd": winograd.bench_winograd,
 }

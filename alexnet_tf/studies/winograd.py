@@ -15,7 +15,7 @@ This is a measurement, not a form the model takes. On the 2-core AMD EPYC measur
 (docs/performance.md), every whole form was slower than the direct convolution: each
 transform, and its gradient, is a pass over (m + 2)^2 / m^2 times the input's or
 output's size, and TF's batched matmul runs these shapes (C_in of 192-256) below the
-direct convolution's rate. In bfloat16 the rounding error reaches 1-15%. The table
+direct convolution's rate. In bfloat16 the rounding error reaches 0.8-15%. The table
 gives each form whole and its matmuls alone, the most faster transforms could gain,
 for a rerun on other CPUs.
 """
@@ -40,7 +40,7 @@ def _vandermonde(points, columns: int) -> list[list[Fraction]]:
 
 
 def _inverse(matrix: list[list[Fraction]]) -> list[list[Fraction]]:
-    """Exact inverse by Gauss-Jordan elimination (the matrices are at most 8 x 8)."""
+    """Exact inverse by Gauss-Jordan elimination (the matrices here are 6 x 6 at most)."""
     n = len(matrix)
     rows = [list(row) + [Fraction(int(i == j)) for j in range(n)] for i, row in enumerate(matrix)]
     for col in range(n):

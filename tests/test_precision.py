@@ -86,7 +86,7 @@ def test_a_resumed_run_keeps_its_precision():
         precision.resolve("float32", started)
 
 
-@pytest.mark.quick
+# A fresh interpreter importing TF and Keras: 6-8 s on 2 cores, in the default run
 def test_importing_the_package_sets_nothing():
     code = (
         "import os, json\n"

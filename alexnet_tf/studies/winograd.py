@@ -178,8 +178,7 @@ def _step(conv):
 
 def _matmuls():
     """A form's (n*n) matmuls alone, forward and backward: a function of its own for
-    each shape, as each convolution's step (one function traced for many shapes
-    relaxes them to unknown sizes)."""
+    each shape, as each convolution's step is."""
 
     @tf.function
     def step(v, u, dm):

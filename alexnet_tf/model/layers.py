@@ -511,13 +511,17 @@ class ImagePreprocess(Pinned, keras.layers.Layer):
         # Inference, and so every export, always takes TF's ops, which need no XLA.
         self.fused_training = True
 
+    def uses_fused(self) -> bool:
+        """Whether a training call takes `lit_and_normalized` (with PCA lighting only)."""
+        return self.pca_std > 0 and bool(self.fused_training)
+
     def call(self, inputs, training=False):
         images = tf.cast(inputs, tf.float32)
         if training and self.pca_std > 0:
             alpha = keras.random.normal(
                 (tf.shape(images)[0], 3), stddev=self.pca_std, seed=self.seed_generator
             )
-            if self.fused_training:
+            if self.uses_fused():
                 shift = augment.pca_shift(alpha, self.eigval, self.eigvec)
                 return lit_and_normalized(inputs, shift, self.mean_rgb, self.std_rgb)
             images = augment.pca_lighting(images, alpha, self.eigval, self.eigvec)

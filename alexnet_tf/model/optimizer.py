@@ -69,8 +69,12 @@ class PaperSGD(keras.optimizers.SGD):
             return
         super().build(variables)
         self._decayed = [v.name == "kernel" for v in variables]
-        self._large = [int(np.prod(v.shape)) >= FUSED_MIN_SIZE for v in variables]
         self._momentum_update = tf.function(momentum_update, jit_compile=True)
+
+    def takes_fused_update(self, variable) -> bool:
+        """Whether `variable`'s update is `momentum_update` (one XLA cluster)."""
+        large = int(np.prod(variable.shape)) >= FUSED_MIN_SIZE
+        return self.fused and bool(self.momentum) and not self.nesterov and large
 
     def update_step(self, gradient, variable, learning_rate):
         # On the variable's device, so each tower's decay and update stay on its tower.
@@ -81,7 +85,7 @@ class PaperSGD(keras.optimizers.SGD):
         dtype = variable.dtype
         index = keras_internals.variable_index(self, variable)
         decay = self.kernel_decay if self._decayed[index] else 0.0
-        if self.fused and self.momentum and not self.nesterov and self._large[index]:
+        if self.takes_fused_update(variable):
             # Keras hands over its own variables, or under tf.distribute their tf.Variables.
             var = variable if isinstance(variable, tf.Variable) else variable.value
             accum = self.momentums[index].value

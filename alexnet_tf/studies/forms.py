@@ -25,13 +25,10 @@ above 1 is what that form gains.
 
 from __future__ import annotations
 
-import time
-
-import numpy as np
 import tensorflow as tf
 
 from alexnet_tf.model.layers import ImagePreprocess, LocalResponseNorm, TowerConv2D, TowerDense
-from alexnet_tf.model.optimizer import FUSED_MIN_SIZE
+from alexnet_tf.studies.per_layer import alternated_seconds
 
 AS_CHOSEN, ALL_PLAIN = "as chosen", "all plain"
 FORMS = (
@@ -60,13 +57,8 @@ def _applies(model) -> dict:
         "dense_transposed_input_grad": any(
             d.uses_transposed_input_grad(dtype(d)) for d in _layers(model, TowerDense)
         ),
-        "preprocess_xla": any(
-            p.pca_std > 0 and p.fused_training for p in _layers(model, ImagePreprocess)
-        ),
-        "update_xla": model.optimizer.fused
-        and bool(model.optimizer.momentum)
-        and not model.optimizer.nesterov
-        and any(np.prod(v.shape) >= FUSED_MIN_SIZE for v in model.trainable_variables),
+        "preprocess_xla": any(p.uses_fused() for p in _layers(model, ImagePreprocess)),
+        "update_xla": any(model.optimizer.takes_fused_update(v) for v in model.trainable_variables),
     }
 
 
@@ -105,16 +97,8 @@ def bench_forms(bench):
             set_plain(model, form)
         variants[name] = model
     steps = {name: speed.synthetic_train_step(bench, model) for name, model in variants.items()}
-    for step in steps.values():
-        for _ in range(bench.warmup_steps):
-            step()
-    seconds = {name: [] for name in steps}
-    for _ in range(bench.steps):
-        for name, step in steps.items():
-            start = time.perf_counter()
-            step()
-            seconds[name].append(time.perf_counter() - start)
-    rate = {name: bench.batch_size / float(np.median(s)) for name, s in seconds.items()}
+    seconds = alternated_seconds(steps, bench.steps, bench.warmup_steps)
+    rate = {name: bench.batch_size / s for name, s in seconds.items()}
     gain = {name: rate[AS_CHOSEN] / rate[name] for name in rate if name != AS_CHOSEN}
     result = {
         "images_per_sec": round(rate[AS_CHOSEN], 2),

@@ -38,17 +38,26 @@ class LayerCost:
         return self.forward + self.backward
 
 
-def _seconds(fn, steps: int, warmup: int) -> float:
-    """Median seconds of fn() over `steps` calls after `warmup` (a median: a single slow
-    call, a page fault or the other core's work, does not move a layer's row)."""
-    for _ in range(warmup):
-        fn()
-    times = []
+def alternated_seconds(calls: dict, steps: int, warmup: int) -> dict:
+    """{name: median seconds of calls[name]()}: `warmup` untimed calls of each, then
+    `steps` rounds of one call of each in turn, so that the machine's drift falls on
+    all of them alike (a median: a single slow call, a page fault or the other core's
+    work, does not move a row)."""
+    for fn in calls.values():
+        for _ in range(warmup):
+            fn()
+    times = {name: [] for name in calls}
     for _ in range(steps):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+        for name, fn in calls.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(t)) for name, t in times.items()}
+
+
+def _seconds(fn, steps: int, warmup: int) -> float:
+    """Median seconds of fn() over `steps` calls after `warmup`."""
+    return alternated_seconds({"": fn}, steps, warmup)[""]
 
 
 def _parents(layer):

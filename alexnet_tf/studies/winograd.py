@@ -22,11 +22,12 @@ for a rerun on other CPUs.
 
 from __future__ import annotations
 
-import time
 from fractions import Fraction
 
 import numpy as np
 import tensorflow as tf
+
+from alexnet_tf.studies.per_layer import alternated_seconds
 
 # F(m, 3) and its interpolation points (the last point, infinity, is implicit).
 FORMS = {2: (0, 1, -1), 3: (0, 1, -1, 2), 4: (0, 1, -1, 2, -2)}
@@ -243,16 +244,12 @@ def bench_winograd(bench):
             errors[(layer, *key)] = max(
                 _relative_error(a, b) for a, b in zip(step(*args), reference, strict=True)
             )
-    for call in calls.values():
-        for _ in range(bench.warmup_steps):
-            tf.nest.map_structure(lambda t: t.numpy(), call())
-    seconds = {key: [] for key in calls}
-    for _ in range(bench.steps):
-        for key, call in calls.items():
-            start = time.perf_counter()
-            tf.nest.map_structure(lambda t: t.numpy(), call())
-            seconds[key].append(time.perf_counter() - start)
-    ms = {key: 1e3 * float(np.median(s)) for key, s in seconds.items()}
+    waited = {  # each call returns once its outputs are computed
+        key: lambda c=call: tf.nest.map_structure(lambda t: t.numpy(), c())
+        for key, call in calls.items()
+    }
+    seconds = alternated_seconds(waited, bench.steps, bench.warmup_steps)
+    ms = {key: 1e3 * s for key, s in seconds.items()}
     return _report(bench, ms, errors)
 
 

@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -20,6 +21,7 @@ from alexnet_tf.data.views import view_names
 from alexnet_tf.inference import export
 from alexnet_tf.inference.evaluate import evaluate
 from alexnet_tf.inference.serving import explain
+from alexnet_tf.inference.session import SessionModel
 from alexnet_tf.model import build_alexnet
 from alexnet_tf.rundir import ExportBase
 
@@ -71,7 +73,25 @@ def _png(seed):
 
 @pytest.fixture(scope="module")
 def serve(trained):
+    """serving_default through TF2's object loader (tf.saved_model.load)."""
     return tf.saved_model.load(trained["version_dir"]).signatures["serving_default"]
+
+
+@pytest.fixture(scope="module")
+def session(trained):
+    """The export loaded as TF Serving loads it: a TF1 session, signatures by tensor name."""
+    with SessionModel(trained["version_dir"]) as loaded:
+        yield loaded
+
+
+def _keras_probabilities(model, image_bytes):
+    """The Keras model's probabilities on the centre crops serving_default makes."""
+    crops = tf.stack([augment.decode_crop(b, augment.CENTRE_OFFSET) for b in image_bytes])
+    return tf.nn.softmax(model(crops, training=False)).numpy()
+
+
+def _demo_names():
+    return {c: demo.NAMES[c] for c in demo.CLASSES}
 
 
 def test_layout_tf_serving_watches(trained, tmp_path):
@@ -93,27 +113,108 @@ def test_layout_tf_serving_watches(trained, tmp_path):
     assert not [d for d in os.listdir(trained["export_dir"]) if d.startswith(".tmp")]
 
 
+def _assert_top5_named(out):
+    """classes are the top 5 of probabilities, scores fall, ids and names agree."""
+    probs = np.asarray(out["probabilities"])
+    np.testing.assert_array_equal(out["classes"], np.argsort(-probs, axis=1)[:, :5])
+    assert np.all(np.diff(np.asarray(out["scores"]), axis=1) <= 0)
+    names = _demo_names()
+    for ids, nms in zip(np.asarray(out["class_ids"]), np.asarray(out["class_names"]), strict=True):
+        assert [names[i.decode()] for i in ids] == [n.decode() for n in nms]
+
+
 def test_serving_default_matches_the_keras_model_on_the_centre_crop(trained, serve):
     images = [_jpeg(0), _jpeg(1, (256, 256)), _png(2)]
-    out = serve(image_bytes=tf.constant(images))
-    crops = tf.stack([augment.decode_crop(b, augment.CENTRE_OFFSET) for b in images])
-    want = tf.nn.softmax(trained["model"](crops, training=False)).numpy()
-    np.testing.assert_allclose(out["probabilities"].numpy(), want, rtol=1e-4, atol=1e-6)
-    probs = out["probabilities"].numpy()
-    np.testing.assert_array_equal(out["classes"].numpy(), np.argsort(-probs, axis=1)[:, :5])
-    scores = out["scores"].numpy()
-    assert np.all(np.diff(scores, axis=1) <= 0)
-    names = dict(
-        zip(
-            sorted(demo.CLASSES),
-            [demo.NAMES[c] for c in sorted(demo.CLASSES)],
-            strict=True,
-        )
-    )
-    for ids, nms in zip(out["class_ids"].numpy(), out["class_names"].numpy(), strict=True):
-        assert [names[i.decode()] for i in ids] == [n.decode() for n in nms]
+    out = {k: v.numpy() for k, v in serve(image_bytes=tf.constant(images)).items()}
+    want = _keras_probabilities(trained["model"], images)
+    np.testing.assert_allclose(out["probabilities"], want, rtol=1e-4, atol=1e-6)
+    _assert_top5_named(out)
     one = serve(image_bytes=tf.constant(images[:1]))  # batch of 1
-    np.testing.assert_allclose(one["probabilities"].numpy(), probs[:1], rtol=1e-5)
+    np.testing.assert_allclose(one["probabilities"].numpy(), out["probabilities"][:1], rtol=1e-5)
+
+
+def test_session_loader_serving_default_equals_the_keras_model(trained, session):
+    """TF Serving's route: the MetaGraph's restore and init ops in a session, then the
+    signature's tensors by name (a module saved by tf.saved_model.save failed here with
+    "Could not find variable")."""
+    sig = session.signature("serving_default")
+    assert set(sig.inputs) == {"image_bytes"}
+    assert set(sig.outputs) == {"probabilities", "classes", "scores", "class_ids", "class_names"}
+    images = [_jpeg(0), _jpeg(1, (256, 256)), _png(2)]
+    for batch in (images[:1], images):
+        out = session.run("serving_default", {"image_bytes": np.array(batch, dtype=object)})
+        want = _keras_probabilities(trained["model"], batch)
+        np.testing.assert_allclose(out["probabilities"], want, rtol=0, atol=1e-5)
+        _assert_top5_named(out)
+
+
+def test_session_loader_predict_images_equals_the_keras_model(trained, session):
+    x = np.random.default_rng(4).uniform(0, 255, (3, 224, 224, 3)).astype(np.float32)
+    out = session.run("predict_images", {"images": x}, ["probabilities", "class_ids"])
+    assert set(out) == {"probabilities", "class_ids"}
+    want = tf.nn.softmax(trained["model"](x, training=False)).numpy()
+    np.testing.assert_allclose(out["probabilities"], want, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["empty", "gif", "truncated_jpeg", "huge_png"])
+def test_session_loader_refuses_bad_images_with_invalid_argument(session, kind):
+    payload = _bad_payload(kind)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=BAD[kind][1]):
+        session.run("serving_default", {"image_bytes": np.array([payload], dtype=object)})
+    out = session.run("serving_default", {"image_bytes": np.array([_jpeg(0)], dtype=object)})
+    assert out["probabilities"].shape == (1, 6)  # and the session serves on
+
+
+def test_warmup_requests_replay_in_the_session_loader(trained, session):
+    """Each PredictionLog fed by its signature's tensor names, as TF Serving replays
+    them when it loads the version."""
+    path = os.path.join(trained["version_dir"], "assets.extra", "tf_serving_warmup_requests")
+    outputs = session.replay_warmup(path)
+    assert [len(o["probabilities"]) for o in outputs] == [1, 8]
+    for out in outputs:
+        np.testing.assert_allclose(out["probabilities"].sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_saved_model_cli_runs_serving_default(trained, tmp_path):
+    """The check the README gives before deploying, run as a user runs it."""
+    images = [_jpeg(0), _png(2)]
+    np.save(tmp_path / "images.npy", np.array(images, dtype=object), allow_pickle=True)
+    cli = shutil.which("saved_model_cli")
+    assert cli, "saved_model_cli (installed with tensorflow) is not on PATH"
+    r = subprocess.run(
+        [cli, "run", "--dir", trained["version_dir"], "--tag_set", "serve",
+         "--signature_def", "serving_default",
+         "--inputs", f"image_bytes={tmp_path / 'images.npy'}", "--outdir", str(tmp_path / "out")],
+        capture_output=True, text=True, env=ENV,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    got = np.load(tmp_path / "out" / "probabilities.npy")
+    want = _keras_probabilities(trained["model"], images)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-5)
+
+
+def test_an_export_its_server_cannot_run_is_never_put_in_place(trained, tmp_path, monkeypatch):
+    """Written the way Keras 3 users often do (tf.saved_model.save of a tf.Module holding
+    the model), a SavedModel loads in tf.saved_model.load but not in TF Serving's session;
+    export's own check refuses it, and no version appears."""
+    from alexnet_tf.inference.serving import ServingModule
+
+    def module_route(self, path):
+        holder = tf.Module()
+        holder.model = self.model
+        holder.tables = [self.ids_table, self.names_table]
+        signatures = {
+            name: tf.function(fn, input_signature=[spec])
+            for name, (fn, spec) in self.endpoints.items()
+        }
+        tf.saved_model.save(holder, path, signatures=signatures)
+
+    monkeypatch.setattr(ServingModule, "save", module_route)
+    base = tmp_path / "exports" / "alexnet"
+    with pytest.raises(export.ExportError, match="Could not find variable") as e:
+        export.export(trained["model_dir"], str(base))
+    assert "session loader TF Serving uses" in str(e.value)
+    assert os.listdir(base) == []
 
 
 def test_bf16_export_takes_bytes_and_returns_float32_probabilities(trained, tmp_path):
@@ -133,6 +234,17 @@ def test_bf16_export_takes_bytes_and_returns_float32_probabilities(trained, tmp_
     )["probabilities"]
     np.testing.assert_allclose(out.numpy().sum(axis=1), 1.0, rtol=1e-5)
     np.testing.assert_allclose(out.numpy(), want.numpy(), atol=0.02)  # bfloat16's rounding
+    # TF Serving's route gives the same answers as the object loader, signature by signature.
+    x = np.random.default_rng(4).uniform(0, 255, (2, 224, 224, 3)).astype(np.float32)
+    objects = tf.saved_model.load(version).signatures
+    with SessionModel(version) as loaded:
+        got = loaded.run("serving_default", {"image_bytes": images.numpy()})["probabilities"]
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, out.numpy(), rtol=0, atol=1e-5)
+        got = loaded.run("predict_images", {"images": x})["probabilities"]
+        want = objects["predict_images"](images=tf.constant(x))["probabilities"].numpy()
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-5)
+        assert len(loaded.replay_warmup(os.path.join(version, "assets.extra", ExportBase.WARMUP)))
     with pytest.raises(ValueError, match="--mixed_precision must be one of float32"):
         export.export(trained["model_dir"], base, policy="mixed_float16")
 
@@ -168,18 +280,20 @@ BAD = {
 }
 
 
+def _bad_payload(kind):
+    payload = BAD[kind][0]
+    if payload is not None:
+        return payload
+    return {
+        "gif": _gif,
+        "truncated_jpeg": lambda: _jpeg(3)[:400],
+        "truncated_png": lambda: _png(1)[:60],
+    }[kind]()
+
+
 @pytest.mark.parametrize("kind", sorted(BAD))
 def test_bad_requests_raise_invalid_argument(serve, kind):
-    payload, message = BAD[kind]
-    payload = (
-        payload
-        if payload is not None
-        else {
-            "gif": _gif,
-            "truncated_jpeg": lambda: _jpeg(3)[:400],
-            "truncated_png": lambda: _png(1)[:60],
-        }[kind]()
-    )
+    payload, message = _bad_payload(kind), BAD[kind][1]
     with pytest.raises(tf.errors.InvalidArgumentError, match=message):
         serve(image_bytes=tf.constant([payload]))
     with pytest.raises(tf.errors.InvalidArgumentError):  # a bad image fails its batch
@@ -252,6 +366,13 @@ def test_features_signature_and_command_equal_the_feature_extractor(trained, tmp
     want = extractor(crops.astype("float32"), training=False).numpy()
     assert got.shape == (3, 2 * SMALL_WIDTHS["fc_units"])
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    with SessionModel(version) as loaded:  # TF Serving's route
+        assert set(loaded.signatures) == {"serving_default", "predict_images", "features"}
+        fed = loaded.run("features", {"image_bytes": np.array(jpegs, dtype=object)})
+        np.testing.assert_allclose(fed["features"], want, rtol=1e-4, atol=1e-5)
+        probs = loaded.run("serving_default", {"image_bytes": np.array(jpegs, dtype=object)})
+        want_probs = _keras_probabilities(trained["model"], jpegs)
+        np.testing.assert_allclose(probs["probabilities"], want_probs, rtol=0, atol=1e-5)
     folder = tmp_path / "images"
     (folder / "sub").mkdir(parents=True)
     (folder / "a.jpg").write_bytes(jpegs[0])

@@ -7,8 +7,10 @@ class_names.txt) and assets.extra/tf_serving_warmup_requests. Signatures:
 `serving_default` (encoded JPEG/PNG bytes, input `image_bytes`) and `predict_images`
 (the model's crops, RGB 0-255 floats); with features=True also `features` (the same bytes
 in, fc7's 4096 activations out, for retrieval as in the paper's Figure 4). The export has
-no device pinning: it serves on one CPU or one GPU. It is written under a temporary name
-and renamed when complete, so TF Serving never sees a half-written version.
+no device pinning: it serves on one CPU or one GPU. It is written under a temporary name,
+loaded there as TF Serving loads it (a session, `inference.session`) with its warm-up
+requests replayed, and renamed when that passes, so TF Serving never sees a half-written
+version nor one its loader cannot run.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from PIL import Image
 from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
 
 from alexnet_tf.inference import saving
-from alexnet_tf.inference.serving import ServingModule
+from alexnet_tf.inference.serving import ServingModule, explain
+from alexnet_tf.inference.session import SessionModel
 from alexnet_tf.rundir import ExportBase
 
 EXPORT_POLICIES = ("float32", "mixed_bfloat16")
@@ -77,10 +80,28 @@ def export(
         raise ExportError(str(e)) from None
     model = saving.load_for_inference(path, policy)
     ids, names = saving.read_class_list(model_dir, model.output.shape[-1])
+    name = model_name or os.path.basename(os.path.normpath(export_dir))
     with base.writing(version) as tmp:
-        with ServingModule(model, ids, names, features) as module:
-            tf.saved_model.save(module, tmp, signatures=module.signatures())
-        os.makedirs(os.path.join(tmp, ExportBase.ASSETS_EXTRA))
-        name = model_name or os.path.basename(os.path.normpath(export_dir))
-        write_warmup(os.path.join(tmp, ExportBase.ASSETS_EXTRA, ExportBase.WARMUP), name)
+        write_saved_model(model, ids, names, tmp, name, features)
     return final
+
+
+def write_saved_model(model, class_ids, class_names, path, model_name, features=False):
+    """The serving SavedModel of `model` in the new directory `path`, with its warm-up
+    requests (named for `model_name`), then loaded as TF Serving loads it with those
+    requests replayed: an ExportError if that fails."""
+    with ServingModule(model, class_ids, class_names, features) as module:
+        module.save(path)
+    os.makedirs(os.path.join(path, ExportBase.ASSETS_EXTRA))
+    warmup = os.path.join(path, ExportBase.ASSETS_EXTRA, ExportBase.WARMUP)
+    write_warmup(warmup, model_name)
+    try:
+        with SessionModel(path) as session:
+            session.replay_warmup(warmup)
+    except (tf.errors.OpError, ValueError, KeyError) as e:
+        reason = explain(e) if isinstance(e, tf.errors.OpError) else str(e)
+        raise ExportError(
+            "The SavedModel does not run in the session loader TF Serving uses "
+            f"(tf.compat.v1.saved_model.loader.load, then its warm-up requests): {reason}. "
+            "No version was put in place."
+        ) from None

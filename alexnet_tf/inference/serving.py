@@ -16,6 +16,7 @@ import os
 import re
 import tempfile
 
+import keras
 import tensorflow as tf
 
 from alexnet_tf.data import augment
@@ -86,12 +87,13 @@ def _write_lines(directory, name, lines):
     return path
 
 
-class ServingModule(tf.Module):
-    """Wraps a trained (unpinned) Keras model with serving signatures; features=True adds
-    `features`: encoded images in, fc7's activations (both towers, 4096) out."""
+class ServingModule:
+    """The serving graph around a trained (unpinned) Keras model: `serve_bytes` runs it in
+    this process, `save` writes it as a SavedModel with the signatures `serving_default`
+    (image bytes), `predict_images` (crops) and, with features=True, `features` (encoded
+    images in, fc7's activations, both towers, 4096, out)."""
 
     def __init__(self, model, class_ids, class_names, features: bool = False):
-        super().__init__()
         if len(class_ids) != model.output.shape[-1] or len(class_names) != len(class_ids):
             raise ValueError(
                 f"{len(class_ids)} class ids and {len(class_names)} names for a model with "
@@ -112,23 +114,21 @@ class ServingModule(tf.Module):
         self.names_table = self._table(self.class_names_file)
         self.image_size = int(model.input.shape[1])  # 224, or 227 for bvlc_alexnet
         size = self.image_size
-        self.serve_bytes = tf.function(
-            self._serve_bytes,
-            input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")],
-        )
-        self.serve_images = tf.function(
-            self._serve_images,
-            input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32, name="images")],
-        )
-        self.serve_features = None
+        image_bytes = tf.TensorSpec([None], tf.string, name="image_bytes")
+        # name -> (function, its input spec): the SavedModel's signatures, in order.
+        self.endpoints = {
+            "serving_default": (self._serve_bytes, image_bytes),
+            "predict_images": (
+                self._serve_images,
+                tf.TensorSpec([None, size, size, 3], tf.float32, name="images"),
+            ),
+        }
         if features:
             from alexnet_tf.applications import feature_extractor
 
             self.fc7 = feature_extractor(model, "fc7")
-            self.serve_features = tf.function(
-                self._serve_features,
-                input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")],
-            )
+            self.endpoints["features"] = (self._serve_features, image_bytes)
+        self.serve_bytes = tf.function(self._serve_bytes, input_signature=[image_bytes])
 
     @staticmethod
     def _table(asset):
@@ -177,6 +177,24 @@ class ServingModule(tf.Module):
         subtracted)."""
         return self._outputs(images)
 
+    def save(self, path: str) -> None:
+        """Write the SavedModel to `path` (a new directory) through Keras' ExportArchive.
+
+        Not `tf.saved_model.save` of a tf.Module holding the model: that SavedModel loads
+        in TF2's object loader but fails in the session loader TF Serving uses ("Could not
+        find variable conv5b/bias"), since the signatures capture the tf.Variables inside
+        Keras 3's variables and the MetaGraph's saver restores only what the object graph
+        tracks, the Keras wrappers. ExportArchive tracks the variables each endpoint
+        captures, so the saver restores them (`inference.session` runs the check)."""
+        archive = keras.export.ExportArchive()
+        archive.track(self.model)
+        for resource in (self.class_ids_file, self.class_names_file, self.ids_table,
+                         self.names_table):  # fmt: skip
+            archive.track(resource)
+        for name, (fn, spec) in self.endpoints.items():
+            archive.add_endpoint(name, fn, input_signature=[spec])
+        archive.write_out(path, verbose=False)
+
     def close(self) -> None:
         """Remove the class lists' source files (the lookup tables hold their contents;
         a SavedModel saved before has its own copies)."""
@@ -187,9 +205,3 @@ class ServingModule(tf.Module):
 
     def __exit__(self, *exc):
         self.close()
-
-    def signatures(self):
-        found = {"serving_default": self.serve_bytes, "predict_images": self.serve_images}
-        if self.serve_features is not None:
-            found["features"] = self.serve_features
-        return found

@@ -131,6 +131,54 @@ def test_awkward_files_are_converted_or_reported(raw, tmp_path):
     assert meta["eigval"] == sorted(meta["eigval"], reverse=True)
 
 
+# The features tensorflow/models' build_imagenet_data.py writes, as its readers parse them;
+# written out here rather than taken from data/schema.py, so a drift of ours shows.
+BUILD_IMAGENET_DATA_FEATURES = {
+    "image/encoded": tf.io.FixedLenFeature([], tf.string),
+    "image/height": tf.io.FixedLenFeature([], tf.int64),
+    "image/width": tf.io.FixedLenFeature([], tf.int64),
+    "image/colorspace": tf.io.FixedLenFeature([], tf.string),
+    "image/channels": tf.io.FixedLenFeature([], tf.int64),
+    "image/format": tf.io.FixedLenFeature([], tf.string),
+    "image/filename": tf.io.FixedLenFeature([], tf.string),
+    "image/class/label": tf.io.FixedLenFeature([], tf.int64),
+    "image/class/synset": tf.io.FixedLenFeature([], tf.string),
+    "image/class/text": tf.io.FixedLenFeature([], tf.string),
+}
+
+
+def test_records_parse_with_the_official_converters_features(raw, tmp_path):
+    """Every record read by tf.io.parse_single_example with build_imagenet_data.py's keys
+    and types: a JPEG of the stated size, RGB, 3 channels, the 1-based label of its synset
+    in sorted order (0 is background), and its synset's text."""
+    raw_dir, expect = raw
+    out = str(tmp_path / "out")
+    names = tmp_path / "names.txt"
+    names.write_text("cat\tdomestic cat\ndog\tdomestic dog\n")
+    tfrecords.convert(raw_dir, out, train_shards=2, validation_shards=1, num_workers=1,
+                      names_file=str(names))  # fmt: skip
+    counts = {}
+    for split in ("train", "validation"):
+        files = sorted(tf.io.gfile.glob(os.path.join(out, f"{split}-*-of-*")))
+        for serialized in tf.data.TFRecordDataset(files):
+            ex = tf.io.parse_single_example(serialized, BUILD_IMAGENET_DATA_FEATURES)
+            ex = {k: v.numpy() for k, v in ex.items()}
+            assert tf.io.is_jpeg(ex["image/encoded"]).numpy()
+            pixels = tf.io.decode_jpeg(ex["image/encoded"]).numpy()
+            assert pixels.shape == (ex["image/height"], ex["image/width"], 3)
+            assert (ex["image/colorspace"], ex["image/channels"], ex["image/format"]) == (
+                b"RGB",
+                3,
+                b"JPEG",
+            )
+            synset = ex["image/class/synset"].decode()
+            assert ex["image/class/label"] == 1 + ["cat", "dog"].index(synset)
+            assert ex["image/class/text"].decode() == f"domestic {synset}"
+            assert ex["image/filename"]
+            counts[split] = counts.get(split, 0) + 1
+    assert counts == {"train": expect["train_written"], "validation": 4}
+
+
 def test_exif_rotation_and_originals_kept_without_resize(raw, tmp_path):
     raw_dir, _ = raw
     out = str(tmp_path / "out")

@@ -73,9 +73,43 @@ def test_cli_short_run_writes_checkpoints_history_and_logs(small_data, tmp_path)
     assert config["batch_size"] == 4 and config["init"] == "he"
     latest = keras.models.load_model(os.path.join(model_dir, "latest.keras"), safe_mode=True)
     assert latest.count_params() == 60_965_224 - 4097 * 994  # fc8 has 6 classes
-    events = [f for _, _, fs in os.walk(os.path.join(model_dir, "logs")) for f in fs]
-    assert any(f.startswith("events") for f in events)
+    _assert_tensorboard_shows(os.path.join(model_dir, "logs"), hist, latest)
     assert _backup_step(model_dir) == 4  # backups are numbered by optimizer step
+
+
+def _assert_tensorboard_shows(log_dir, hist, model):
+    """What `tensorboard --logdir` shows, read by TensorBoard's own event reader: the
+    epoch curves of train and validation equal history.json, and conv1's kernels are an
+    image per epoch of the filter grid's size."""
+    from tensorboard.backend.event_processing import plugin_event_multiplexer
+
+    from alexnet_tf.model import filters
+
+    mux = plugin_event_multiplexer.EventMultiplexer(
+        tensor_size_guidance={"scalars": 0, "images": 0}
+    )
+    mux.AddRunsFromDirectory(log_dir)
+    mux.Reload()
+
+    def curve(name, tag):
+        return [(e.step, float(tf.make_ndarray(e.tensor_proto))) for e in mux.Tensors(name, tag)]
+
+    scalars = mux.PluginRunToTagToContent("scalars")
+    for name, tag, key in (
+        ("train", "epoch_loss", "loss"),
+        ("train", "epoch_top5_error", "top5_error"),
+        ("validation", "epoch_top1_error", "val_top1_error"),
+    ):
+        assert tag in scalars[name], (name, sorted(scalars[name]))
+        want = [(h["epoch"], h[key]) for h in hist]
+        np.testing.assert_allclose(curve(name, tag), want, rtol=1e-6)
+    assert "conv1_kernels" in mux.PluginRunToTagToContent("images")["filters"]
+    pictures = mux.Tensors("filters", "conv1_kernels")
+    assert [e.step for e in pictures] == [h["epoch"] for h in hist]
+    width, height, png = tf.make_ndarray(pictures[-1].tensor_proto)
+    grid = filters.filter_grid(model, scale=3)  # the last epoch's model: the same picture
+    assert grid.shape == (int(height), int(width), 3)
+    np.testing.assert_array_equal(tf.io.decode_png(png).numpy(), grid)
 
 
 def _backup_step(model_dir):

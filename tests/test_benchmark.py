@@ -32,7 +32,7 @@ CASES = {
     "end_to_end": (["--batch_size=2"], ["ratio_to_in_memory", "step_seconds"]),
     "serve": (
         ["--batch_size=2", "--num_classes=10"],
-        ["latency_ms_batch1", "preprocessing_overhead_batch1"],
+        ["latency_ms_batch1", "session_latency_ms_batch1", "preprocessing_overhead_batch1"],
     ),
     "convert": (["--num_images=8", "--num_workers=1"], ["images_per_sec_by_workers"]),
     "service": (

@@ -21,7 +21,7 @@ import os
 import keras
 import numpy as np
 
-from alexnet_tf import options as options_lib
+from alexnet_tf.core import options as options_lib
 from alexnet_tf.model import AlexNet as Network
 from alexnet_tf.training.config import source_model_file
 
@@ -60,7 +60,7 @@ def _network(weights, classes, image_size, include_top, model_options) -> Networ
         model_options = {**model_options, "image_size": image_size}
     if weights is None:
         return Network(num_classes=classes, **model_options)
-    from alexnet_tf.keras_file import saved_config
+    from alexnet_tf.core.keras_file import saved_config
 
     path = _weights_file(weights)
     config = saved_config(path)
@@ -121,7 +121,7 @@ def AlexNet(  # noqa: N802 (keras.applications names its builders so)
         None (the network itself, logits).
       input_shape: (224, 224, 3) (the paper) or (227, 227, 3) (Caffe's); None: the
         weights' size, or 224.
-      **model_options: fields of `alexnet_tf.options.ModelOptions` (dropout, init, the
+      **model_options: fields of `alexnet_tf.core.options.ModelOptions` (dropout, init, the
         widths, ...). With weights, the structural ones must agree with them.
     """
     if pooling not in POOLINGS:

@@ -32,7 +32,7 @@ import sys
 
 from absl import flags
 
-from alexnet_tf import cli, options
+from alexnet_tf.core import cli, options
 
 FLAGS = flags.FLAGS
 MODES = (
@@ -130,7 +130,7 @@ def main(argv):
             )
     import tensorflow as tf
 
-    from alexnet_tf import precision
+    from alexnet_tf.core import precision
     from alexnet_tf.studies import speed
 
     if FLAGS.intra_op_threads:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from absl import flags
 
-from alexnet_tf import cli, constants
+from alexnet_tf.core import cli, constants
 
 FLAGS = flags.FLAGS
 

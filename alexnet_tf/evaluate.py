@@ -19,8 +19,8 @@ import os
 
 from absl import flags
 
-from alexnet_tf import cli
-from alexnet_tf.rundir import RunDir
+from alexnet_tf.core import cli
+from alexnet_tf.core.rundir import RunDir
 
 FLAGS = flags.FLAGS
 
@@ -83,11 +83,11 @@ def main(argv):
     if FLAGS.tflite and FLAGS.per_class:
         cli.usage_error("--per_class is for the Keras model; leave it out with --tflite.")
     from alexnet_tf import data
-    from alexnet_tf.files import atomic_write_json
+    from alexnet_tf.core.files import atomic_write_json
+    from alexnet_tf.core.keras_file import ModelFileError
     from alexnet_tf.inference import saving
     from alexnet_tf.inference.evaluate import evaluate
     from alexnet_tf.inference.tflite import Runner, TFLiteError, evaluate_tflite
-    from alexnet_tf.keras_file import ModelFileError
 
     try:
         if FLAGS.data_dir or FLAGS.tfds_name:

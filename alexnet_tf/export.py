@@ -22,7 +22,7 @@ import os
 
 from absl import flags
 
-from alexnet_tf import cli
+from alexnet_tf.core import cli
 
 FLAGS = flags.FLAGS
 
@@ -74,8 +74,8 @@ def main(argv):
     if tflite:
         _export_tflite()
         return
+    from alexnet_tf.core.keras_file import ModelFileError
     from alexnet_tf.inference.export import ExportError, export
-    from alexnet_tf.keras_file import ModelFileError
 
     try:
         final = export(
@@ -93,9 +93,9 @@ def main(argv):
 
 
 def _export_tflite():
+    from alexnet_tf.core.keras_file import ModelFileError
     from alexnet_tf.data import DataError
     from alexnet_tf.inference.tflite import TFLiteError, export_tflite
-    from alexnet_tf.keras_file import ModelFileError
 
     if FLAGS.data_dir and not os.path.isdir(FLAGS.data_dir):
         cli.usage_error(f"--data_dir={FLAGS.data_dir} does not exist.")

@@ -18,7 +18,7 @@ import sys
 
 from absl import flags
 
-from alexnet_tf import cli
+from alexnet_tf.core import cli
 
 FLAGS = flags.FLAGS
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -69,8 +69,8 @@ def main(argv):
         cli.usage_error(str(e))
     if not files:
         cli.usage_error("give image files or folders holding JPEG or PNG files.")
+    from alexnet_tf.core.keras_file import ModelFileError
     from alexnet_tf.inference.features import write_features
-    from alexnet_tf.keras_file import ModelFileError
 
     try:
         result = write_features(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from absl import flags
 
-from alexnet_tf import cli
+from alexnet_tf.core import cli
 
 FLAGS = flags.FLAGS
 

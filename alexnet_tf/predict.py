@@ -15,7 +15,7 @@ import sys
 
 from absl import flags
 
-from alexnet_tf import cli
+from alexnet_tf.core import cli
 
 FLAGS = flags.FLAGS
 
@@ -32,8 +32,8 @@ def main(argv):
     paths = argv[1:]
     if not FLAGS.model or not paths:
         cli.usage_error("give --model=DIR and at least one image file.")
+    from alexnet_tf.core.keras_file import ModelFileError
     from alexnet_tf.inference.predict import load_predictor, predict_files
-    from alexnet_tf.keras_file import ModelFileError
 
     try:
         policy = cli.resolve_precision().policy

@@ -13,7 +13,7 @@ import dataclasses
 
 from absl import flags
 
-from alexnet_tf import cli, options
+from alexnet_tf.core import cli, options
 from alexnet_tf.training import config as cfg_lib
 
 FLAGS = flags.FLAGS
@@ -105,7 +105,7 @@ def _define_device_and_model_flags() -> None:
     )
     flags.DEFINE_boolean("jit_compile", _D.jit_compile, "Compile the train step with XLA.")
     flags.DEFINE_integer("num_classes", 0, "Classes (0: from metadata.json).")
-    # The network's options, one flag each, from their declaration (alexnet_tf/options.py).
+    # The network's options, one flag each, from their declaration (alexnet_tf/core/options.py).
     define = {bool: flags.DEFINE_boolean, float: flags.DEFINE_float, int: flags.DEFINE_integer}
     for field in options.FIELDS:
         define.get(type(field.default), flags.DEFINE_string)(

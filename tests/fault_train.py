@@ -61,7 +61,7 @@ def at_latest_keras_write(target_epoch: int, action):
 
 
 def install(kind: str, n: int):
-    from alexnet_tf import files
+    from alexnet_tf.core import files
     from alexnet_tf.training import callbacks
 
     if kind == "after_step":
@@ -160,7 +160,8 @@ def main():
     install(kind, int(n))
     import logging
 
-    from alexnet_tf import cli, train
+    from alexnet_tf import train
+    from alexnet_tf.core import cli
 
     logging.getLogger().setLevel(logging.INFO)
     sys.argv = ["train", *train_flags]

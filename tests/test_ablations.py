@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from trainer import ENV, ROOT, SMALL, SMALL_WIDTHS
 
-from alexnet_tf.rundir import RunDir
+from alexnet_tf.core.rundir import RunDir
 from alexnet_tf.studies import ablations
 
 TINY = [

@@ -15,10 +15,10 @@ import tensorflow as tf
 from PIL import Image
 from trainer import ENV, run, train_cmd
 
-from alexnet_tf import constants
+from alexnet_tf.core import constants
+from alexnet_tf.core.rundir import RunDir
 from alexnet_tf.data import check as check_data
 from alexnet_tf.data import schema
-from alexnet_tf.rundir import RunDir
 
 
 def _records(path):

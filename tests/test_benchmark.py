@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from alexnet_tf import precision
+from alexnet_tf.core import precision
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 

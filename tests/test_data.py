@@ -8,7 +8,8 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from alexnet_tf import constants, data
+from alexnet_tf import data
+from alexnet_tf.core import constants
 from alexnet_tf.data import augment, pipeline, schema
 
 pytestmark = pytest.mark.quick  # the inner-loop tier: python -m pytest -m quick

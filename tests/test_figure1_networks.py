@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 from fitting import colour_batch, fits_a_batch
 
-from alexnet_tf.constants import IMAGENET_STD_RGB
+from alexnet_tf.core.constants import IMAGENET_STD_RGB
 from alexnet_tf.model import build_alexnet
 from alexnet_tf.studies import figure1
 from alexnet_tf.studies.layers import BiasRateSGD, WithinMapNorm

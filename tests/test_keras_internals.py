@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from alexnet_tf import keras_internals
+from alexnet_tf.model import keras_internals
 
 pytestmark = pytest.mark.quick  # the inner-loop tier: python -m pytest -m quick
 
@@ -75,7 +75,7 @@ def check_num_workers():
     # of its own, with a one-worker TF_CONFIG.
     code = (
         "import tensorflow as tf\n"
-        "from alexnet_tf import keras_internals\n"
+        "from alexnet_tf.model import keras_internals\n"
         "s = tf.distribute.MultiWorkerMirroredStrategy()\n"
         "print(keras_internals.num_workers(s), s.extended._num_workers)\n"
     )

@@ -10,8 +10,8 @@ import pytest
 import tensorflow as tf
 from fitting import fits_a_batch
 
-from alexnet_tf import precision
-from alexnet_tf.constants import IMAGENET_STD_RGB
+from alexnet_tf.core import precision
+from alexnet_tf.core.constants import IMAGENET_STD_RGB
 from alexnet_tf.model import build_alexnet
 from alexnet_tf.model.layers import LocalResponseNorm, TowerConv2D, TowerDense
 from alexnet_tf.model.optimizer import PaperSGD

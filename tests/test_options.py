@@ -1,5 +1,5 @@
 """The network's options are declared once: the train flags, their checks, the model's
-constructor and its saved config all come from alexnet_tf/options.py."""
+constructor and its saved config all come from alexnet_tf/core/options.py."""
 
 import dataclasses
 import json
@@ -9,7 +9,7 @@ import sys
 import pytest
 from trainer import SMALL_WIDTHS
 
-from alexnet_tf import options
+from alexnet_tf.core import options
 from alexnet_tf.training import config
 
 pytestmark = pytest.mark.quick  # the inner-loop tier: python -m pytest -m quick

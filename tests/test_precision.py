@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from trainer import SMALL_WIDTHS, run, train_cmd
 
-from alexnet_tf import precision
-from alexnet_tf.precision import Machine, choose
+from alexnet_tf.core import precision
+from alexnet_tf.core.precision import Machine, choose
 
 XEON = "Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz"
 EPYC = "AMD EPYC 7B13"
@@ -92,7 +92,7 @@ def test_importing_the_package_sets_nothing():
         "import os, json\n"
         "before = dict(os.environ)\n"
         "import alexnet_tf.model, alexnet_tf.training.run, alexnet_tf.inference.export\n"
-        "import alexnet_tf.inference.predict, alexnet_tf.studies.speed, alexnet_tf.precision\n"
+        "import alexnet_tf.inference.predict, alexnet_tf.studies.speed, alexnet_tf.core.precision\n"
         "import keras, tensorflow as tf\n"
         "print(json.dumps([keras.mixed_precision.global_policy().name,\n"
         "    tf.config.optimizer.get_experimental_options(),\n"
@@ -187,7 +187,7 @@ def test_bfloat16_training_of_the_full_size_model_lowers_the_loss():
     batch it can fit, lowers the loss as the float32 test does."""
     import keras
 
-    from alexnet_tf.constants import IMAGENET_STD_RGB
+    from alexnet_tf.core.constants import IMAGENET_STD_RGB
     from alexnet_tf.model import build_alexnet
     from alexnet_tf.model.optimizer import PaperSGD
 

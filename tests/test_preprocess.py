@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from alexnet_tf import constants
+from alexnet_tf.core import constants
 from alexnet_tf.data import augment
 from alexnet_tf.model.layers import ImagePreprocess
 

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from alexnet_tf.rundir import ExportBase
+from alexnet_tf.core.rundir import ExportBase
 
 pytestmark = pytest.mark.quick  # the inner-loop tier: python -m pytest -m quick
 

@@ -15,7 +15,9 @@ from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow_serving.apis import prediction_log_pb2
 from trainer import SMALL_WIDTHS
 
-from alexnet_tf import constants, data
+from alexnet_tf import data
+from alexnet_tf.core import constants
+from alexnet_tf.core.rundir import ExportBase
 from alexnet_tf.data import augment, demo
 from alexnet_tf.data.views import view_names
 from alexnet_tf.inference import export
@@ -23,7 +25,6 @@ from alexnet_tf.inference.evaluate import evaluate
 from alexnet_tf.inference.serving import explain
 from alexnet_tf.inference.session import SessionModel
 from alexnet_tf.model import build_alexnet
-from alexnet_tf.rundir import ExportBase
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from trainer import ENV, ROOT, SMALL_WIDTHS, run
 
-from alexnet_tf import constants, data
+from alexnet_tf import data
+from alexnet_tf.core import constants
 from alexnet_tf.inference import saving, tflite
 from alexnet_tf.model import build_alexnet
 

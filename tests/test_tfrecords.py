@@ -12,7 +12,7 @@ import tensorflow as tf
 from PIL import Image
 from trainer import ROOT
 
-from alexnet_tf import constants
+from alexnet_tf.core import constants
 from alexnet_tf.data import schema, tfrecords
 
 

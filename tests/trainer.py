@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 
-from alexnet_tf.options import ModelOptions
+from alexnet_tf.core.options import ModelOptions
 
 WIDTH_DIVISOR = 16
 _PAPER = ModelOptions()

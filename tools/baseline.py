@@ -13,7 +13,7 @@ import os
 
 from absl import flags
 
-from alexnet_tf import cli
+from alexnet_tf.core import cli
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("data_dir", None, "TFRecords (tools/make_tfrecords.py), both splits.")
@@ -53,7 +53,7 @@ def main(argv):
     except (ImportError, data.DataError) as e:
         cli.usage_error(str(e))
     if FLAGS.model_dir:
-        from alexnet_tf.files import atomic_write_json
+        from alexnet_tf.core.files import atomic_write_json
 
         report["network"] = baseline.network_results(FLAGS.model_dir)
         if not report["network"]:

@@ -14,7 +14,7 @@ reach on each.
 
 from absl import flags
 
-from alexnet_tf import cli
+from alexnet_tf.core import cli
 from alexnet_tf.studies import image_sets
 
 FLAGS = flags.FLAGS

@@ -12,7 +12,7 @@ extra: pip install -e ".[bench]".
 
 from absl import flags
 
-from alexnet_tf import cli
+from alexnet_tf.core import cli
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("output_dir", None, "A new directory for the JPEGs.")

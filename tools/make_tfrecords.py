@@ -11,7 +11,7 @@ converted and skipped file with the reason). Interrupted? Run the same command a
 
 from absl import flags, logging
 
-from alexnet_tf import cli, constants
+from alexnet_tf.core import cli, constants
 from alexnet_tf.data import tfrecords
 
 FLAGS = flags.FLAGS

@@ -11,9 +11,9 @@ import os
 
 from absl import flags
 
-from alexnet_tf import cli
-from alexnet_tf.files import save_figure
-from alexnet_tf.rundir import RunDir
+from alexnet_tf.core import cli
+from alexnet_tf.core.files import save_figure
+from alexnet_tf.core.rundir import RunDir
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("out", None, "Output PNG (default: MODEL_DIR/history.png).")

@@ -37,7 +37,7 @@ import os
 import shlex
 import sys
 
-from alexnet_tf import cli
+from alexnet_tf.core import cli
 from alexnet_tf.studies import ablations
 
 STUDIES = ("ablations", "figure1")

@@ -6,8 +6,8 @@ rows above tower b's, written as a PNG.
 
 from absl import flags
 
-from alexnet_tf import cli
-from alexnet_tf.rundir import RunDir
+from alexnet_tf.core import cli
+from alexnet_tf.core.rundir import RunDir
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("checkpoint", "best", "best | latest | path to a .keras file.")

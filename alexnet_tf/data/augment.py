@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from alexnet_tf.constants import (
+from alexnet_tf.core.constants import (
     CROP,
     IMAGENET_EIGVAL,
     IMAGENET_EIGVEC,

@@ -20,7 +20,7 @@ import re
 
 import tensorflow as tf
 
-from alexnet_tf import constants
+from alexnet_tf.core import constants
 from alexnet_tf.data import augment, pipeline, schema
 
 

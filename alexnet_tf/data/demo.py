@@ -17,7 +17,7 @@ import os
 import numpy as np
 from PIL import Image, ImageDraw
 
-from alexnet_tf.files import replacing
+from alexnet_tf.core.files import replacing
 
 CLASSES = ("circle", "square", "triangle", "cross", "ring", "star")
 NAMES = {
@@ -123,7 +123,7 @@ def prepare_demo(
 ) -> dict:
     """Generate the demo raw images under DATA_DIR/raw and convert them into DATA_DIR;
     a finished conversion is reused. Returns the metadata, with "dir": data_dir."""
-    from alexnet_tf.constants import METADATA_FILE
+    from alexnet_tf.core.constants import METADATA_FILE
     from alexnet_tf.data import tfrecords
 
     meta_path = os.path.join(data_dir, METADATA_FILE)

@@ -21,7 +21,7 @@ import os
 
 import tensorflow as tf
 
-from alexnet_tf import constants
+from alexnet_tf.core import constants
 from alexnet_tf.data import augment, schema
 
 SHUFFLE_BUFFER = 10_000  # examples; about 1.5 GB of JPEG bytes at ImageNet sizes

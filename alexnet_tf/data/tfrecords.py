@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageOps
 
-from alexnet_tf import constants
-from alexnet_tf.constants import RESIZE
-from alexnet_tf.files import atomic_write_json, remove_stale_temporaries, replacing
+from alexnet_tf.core import constants
+from alexnet_tf.core.constants import RESIZE
+from alexnet_tf.core.files import atomic_write_json, remove_stale_temporaries, replacing
 
 JPEG_QUALITY = 90  # re-encoding quality for resized or converted images
 # Larger images are refused unread: a decompression bomb claims billions of pixels.

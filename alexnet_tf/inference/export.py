@@ -22,10 +22,10 @@ import tensorflow as tf
 from PIL import Image
 from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
 
+from alexnet_tf.core.rundir import ExportBase
 from alexnet_tf.inference import saving
 from alexnet_tf.inference.serving import ServingModule, explain
 from alexnet_tf.inference.session import SessionModel
-from alexnet_tf.rundir import ExportBase
 
 EXPORT_POLICIES = ("float32", "mixed_bfloat16")
 

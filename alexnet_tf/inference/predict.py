@@ -12,9 +12,9 @@ import os
 
 import tensorflow as tf
 
+from alexnet_tf.core.rundir import ExportBase
 from alexnet_tf.inference import saving
 from alexnet_tf.inference.serving import ServingModule, explain
-from alexnet_tf.rundir import ExportBase
 
 
 def load_predictor(path: str, checkpoint: str = "best", policy: str = "float32"):

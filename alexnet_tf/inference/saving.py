@@ -7,11 +7,11 @@ import json
 import logging
 import os
 
-from alexnet_tf import constants, precision
+from alexnet_tf.core import constants, precision
+from alexnet_tf.core.keras_file import saved_config
+from alexnet_tf.core.rundir import RunDir
 from alexnet_tf.data import pipeline
-from alexnet_tf.keras_file import saved_config
 from alexnet_tf.model import AlexNet
-from alexnet_tf.rundir import RunDir
 from alexnet_tf.training.config import read_run_config
 
 

@@ -19,8 +19,8 @@ import tempfile
 import keras
 import tensorflow as tf
 
+from alexnet_tf.core.rundir import ExportBase
 from alexnet_tf.data import augment
-from alexnet_tf.rundir import ExportBase
 
 TOP_K = 5
 MAX_PIXELS = 40_000_000  # claimed width x height above which a request is refused

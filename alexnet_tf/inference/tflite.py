@@ -26,10 +26,10 @@ import re
 import numpy as np
 import tensorflow as tf
 
-from alexnet_tf import constants
+from alexnet_tf.core import constants
+from alexnet_tf.core.keras_file import saved_config
+from alexnet_tf.core.rundir import ExportBase
 from alexnet_tf.inference import saving
-from alexnet_tf.keras_file import saved_config
-from alexnet_tf.rundir import ExportBase
 
 QUANTIZE = ("none", "float16", "int8")
 CALIBRATION_IMAGES = 300  # int8: training images the activations' ranges are taken from

@@ -10,11 +10,11 @@ layers, the top-k metric, the paper's optimizer), so
 `network` (the layer graph), `layers` (device-pinned layers, LRN, in-model
 preprocessing), `placement` (tower devices), `metrics` (top-k error), `optimizer`
 (section 5's SGD, the decay through the momentum), `filters` (conv1's kernels as a
-picture). The options the network takes are declared, TF-free, in `alexnet_tf.options`.
+picture). The options the network takes are declared, TF-free, in `alexnet_tf.core.options`.
 """
 
+from alexnet_tf.core.options import ModelOptions
 from alexnet_tf.model.network import CONV_SPECS, AlexNet, build_alexnet
 from alexnet_tf.model.optimizer import PaperSGD
-from alexnet_tf.options import ModelOptions
 
 __all__ = ["AlexNet", "CONV_SPECS", "ModelOptions", "PaperSGD", "build_alexnet"]

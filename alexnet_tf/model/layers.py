@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from alexnet_tf import constants, precision
+from alexnet_tf.core import constants, precision
 from alexnet_tf.data import augment
 from alexnet_tf.model.placement import device_scope
 

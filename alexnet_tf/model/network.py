@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import keras
 
-from alexnet_tf import constants
-from alexnet_tf.keras_internals import ColocatedTrainStep
+from alexnet_tf.core import constants
+from alexnet_tf.core.options import ModelOptions, split_options
 
 # Registers TopKError: compiled models saved by training load wherever the model does.
 from alexnet_tf.model import metrics as _metrics  # noqa: F401
+from alexnet_tf.model.keras_internals import ColocatedTrainStep
 from alexnet_tf.model.layers import (
     ImagePreprocess,
     LocalResponseNorm,
@@ -28,7 +29,6 @@ from alexnet_tf.model.layers import (
     TowerZeroPadding,
 )
 from alexnet_tf.model.placement import loadable_tower_devices, resolve_tower_devices
-from alexnet_tf.options import ModelOptions, split_options
 
 # Section 3.5 / Figure 2, per tower: (kernel size, stride); the widths are options
 # (conv1_filters, ...), the paper's by default. conv1's 224 input is zero-padded by 2 (the
@@ -204,7 +204,7 @@ class AlexNet(ColocatedTrainStep):
         `ImagePreprocess`); std_rgb=None (the paper) does not divide; pca_std=0 switches
         PCA lighting off.
       seed: seeds PCA lighting's draws.
-      **options: the fields of `alexnet_tf.options.ModelOptions` (architecture, activation,
+      **options: the fields of `alexnet_tf.core.options.ModelOptions` (architecture, activation,
         lrn, overlapping_pool, dropout, init, the widths conv1_filters ... conv5_filters
         and fc_units, ...), each its paper value by default. The paper's weight decay is
         the optimizer's (`model.optimizer.PaperSGD`).

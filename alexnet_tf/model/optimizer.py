@@ -21,7 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from alexnet_tf import keras_internals
+from alexnet_tf.model import keras_internals
 
 # Variables of at least this many values take the XLA update: fc6-fc8's kernels (4.1 M
 # to 18.9 M values, 59 M of the network's 61 M), where one pass saves time. Every conv

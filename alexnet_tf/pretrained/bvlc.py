@@ -225,8 +225,8 @@ def import_file(path: str, model_dir: str, names_file: str | None = None, mean_r
     """Read `path`, check and map it, write MODEL_DIR (best.keras, classes.json,
     import_record.json); returns the record. SourceError for a file of another
     structure, before anything is written."""
-    from alexnet_tf.files import atomic_write_json
-    from alexnet_tf.rundir import RunDir
+    from alexnet_tf.core.files import atomic_write_json
+    from alexnet_tf.core.rundir import RunDir
     from alexnet_tf.training.callbacks import save_model_atomically
 
     if not os.path.isfile(path):

@@ -24,8 +24,8 @@ import subprocess
 import sys
 import time
 
-from alexnet_tf.files import atomic_write_json, atomic_write_text, save_figure
-from alexnet_tf.rundir import RunDir
+from alexnet_tf.core.files import atomic_write_json, atomic_write_text, save_figure
+from alexnet_tf.core.rundir import RunDir
 
 
 @dataclasses.dataclass(frozen=True)

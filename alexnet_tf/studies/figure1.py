@@ -52,7 +52,7 @@ import os
 import statistics
 import time
 
-from alexnet_tf.files import atomic_write_json, atomic_write_text, save_figure
+from alexnet_tf.core.files import atomic_write_json, atomic_write_text, save_figure
 
 ACTIVATIONS = ("relu", "tanh")
 NETWORKS = ("cuda_convnet", "modern")

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from alexnet_tf import keras_internals
+from alexnet_tf.model import keras_internals
 
 
 class SubtractMeanImage(keras.layers.Layer):

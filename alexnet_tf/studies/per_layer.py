@@ -19,7 +19,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from alexnet_tf.precision import policy_scope
+from alexnet_tf.core.precision import policy_scope
 
 
 @dataclasses.dataclass

@@ -18,11 +18,11 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from alexnet_tf import constants
+from alexnet_tf.core import constants
+from alexnet_tf.core.options import ModelOptions
+from alexnet_tf.core.precision import policy_scope
 from alexnet_tf.model import CONV_SPECS
 from alexnet_tf.model.optimizer import PaperSGD
-from alexnet_tf.options import ModelOptions
-from alexnet_tf.precision import policy_scope
 from alexnet_tf.studies import forms, per_layer, winograd
 
 # A training step costs about 3x the forward pass: the forward, and each layer's two

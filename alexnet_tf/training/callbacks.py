@@ -19,9 +19,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from alexnet_tf.files import atomic_copy, atomic_write_json, atomic_write_text, replacing
+from alexnet_tf.core.files import atomic_copy, atomic_write_json, atomic_write_text, replacing
+from alexnet_tf.core.rundir import RunDir
 from alexnet_tf.model import filters
-from alexnet_tf.rundir import RunDir
 
 MONITOR = "val_top1_error"  # section 5: divide when the validation error stops improving
 

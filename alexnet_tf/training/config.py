@@ -12,11 +12,11 @@ import glob
 import json
 import os
 
-from alexnet_tf import constants
-from alexnet_tf.keras_file import saved_config
-from alexnet_tf.options import STRUCTURAL, ModelOptions
-from alexnet_tf.precision import PRECISIONS
-from alexnet_tf.rundir import RunDir
+from alexnet_tf.core import constants
+from alexnet_tf.core.keras_file import saved_config
+from alexnet_tf.core.options import STRUCTURAL, ModelOptions
+from alexnet_tf.core.precision import PRECISIONS
+from alexnet_tf.core.rundir import RunDir
 
 STRATEGIES = ("default", "mirrored", "multi_worker_mirrored", "towers")
 LR_SCHEDULES = ("plateau", "step", "cosine")
@@ -56,7 +56,7 @@ class TrainConfig:
     distribution_strategy: str = "default"
     tower_devices: str = "auto"  # "auto", "none", or "DEV_A,DEV_B"
     cpu_devices: int = 0  # split the CPU into N logical devices (placement tests)
-    mixed_precision: str = "auto"  # resolved when the run starts (alexnet_tf.precision)
+    mixed_precision: str = "auto"  # resolved when the run starts (alexnet_tf.core.precision)
     jit_compile: bool = False
     num_classes: int = 0  # 0: from metadata.json
     model: ModelOptions = ModelOptions()  # the network's options (model/options.py)

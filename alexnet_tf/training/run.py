@@ -19,12 +19,13 @@ import re
 import keras
 import tensorflow as tf
 
-from alexnet_tf import constants, data, keras_internals, precision
-from alexnet_tf.files import atomic_write_json, remove_stale_temporaries
-from alexnet_tf.model import build_alexnet
+from alexnet_tf import data
+from alexnet_tf.core import constants, precision
+from alexnet_tf.core.files import atomic_write_json, remove_stale_temporaries
+from alexnet_tf.core.rundir import RunDir
+from alexnet_tf.model import build_alexnet, keras_internals
 from alexnet_tf.model.metrics import TopKError
 from alexnet_tf.model.optimizer import PaperSGD
-from alexnet_tf.rundir import RunDir
 from alexnet_tf.training.callbacks import (
     MONITOR,
     FilterImages,
@@ -195,7 +196,7 @@ def _source(config: TrainConfig) -> dict | None:
     """The constructor arguments of the --init_from model (None without one)."""
     if not config.init_from:
         return None
-    from alexnet_tf.keras_file import saved_config
+    from alexnet_tf.core.keras_file import saved_config
     from alexnet_tf.training.config import source_model_file
 
     return saved_config(source_model_file(config.init_from))

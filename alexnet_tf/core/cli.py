@@ -47,8 +47,8 @@ def require(*names: str) -> None:
 
 def define_precision_flag(help: str | None = None, default: str = "auto", choices=None) -> None:
     """--mixed_precision, as every command that computes offers it: one of `choices`
-    (default: every policy `alexnet_tf.precision` knows, "auto" among them)."""
-    from alexnet_tf.precision import PRECISIONS
+    (default: every policy `alexnet_tf.core.precision` knows, "auto" among them)."""
+    from alexnet_tf.core.precision import PRECISIONS
 
     flags.DEFINE_enum(
         "mixed_precision",
@@ -72,7 +72,7 @@ def define_data_service_flag() -> None:
 
 def resolve_precision():
     """The --mixed_precision flag resolved on this machine, logged once."""
-    from alexnet_tf import precision
+    from alexnet_tf.core import precision
 
     choice = precision.resolve(flags.FLAGS.mixed_precision)
     logging.info("Precision: %s (%s)", choice.policy, choice.reason)

@@ -22,12 +22,20 @@ import keras
 import numpy as np
 
 from alexnet_tf.core import options as options_lib
+from alexnet_tf.core.rundir import source_model_file
 from alexnet_tf.model import AlexNet as Network
-from alexnet_tf.training.config import source_model_file
+from alexnet_tf.model.features import FEATURE_LAYERS, feature_extractor, joined_towers
+
+__all__ = [
+    "AlexNet",
+    "FEATURE_LAYERS",
+    "decode_predictions",
+    "feature_extractor",
+    "preprocess_input",
+]
 
 POOLINGS = (None, "avg", "max")
 ACTIVATIONS = ("softmax", None)
-FEATURE_LAYERS = ("pool5", "fc6", "fc7")
 IMAGE_SIZES = options_lib.spec("image_size").choices
 
 
@@ -83,20 +91,6 @@ def _network(weights, classes, image_size, include_top, model_options) -> Networ
     return network
 
 
-def _tower_layers(network: Network, layer: str) -> list:
-    """The layers named `layer` in each tower ("fc7a", "fc7b"; "fc7" with one tower)."""
-    names = [layer + t for t in ("a", "b", "")]
-    found = [network.get_layer(n) for n in names if any(x.name == n for x in network.layers)]
-    if not found:
-        raise ValueError(f"the network has no layer {layer} (looked for {', '.join(names)})")
-    return found
-
-
-def _joined(network: Network, layer: str):
-    outputs = [x.output for x in _tower_layers(network, layer)]
-    return outputs[0] if len(outputs) == 1 else keras.layers.Concatenate(name=layer)(outputs)
-
-
 def AlexNet(  # noqa: N802 (keras.applications names its builders so)
     weights=None,
     include_top=True,
@@ -150,36 +144,12 @@ def AlexNet(  # noqa: N802 (keras.applications names its builders so)
         images = keras.Input(network.input.shape[1:], name="image")
         probabilities = keras.layers.Softmax(name="probabilities", dtype="float32")(network(images))
         return keras.Model(images, probabilities, name="alexnet_softmax")
-    features = _joined(network, "pool5")
+    features = joined_towers(network, "pool5")
     if pooling == "avg":
         features = keras.layers.GlobalAveragePooling2D(name="avg_pool")(features)
     elif pooling == "max":
         features = keras.layers.GlobalMaxPooling2D(name="max_pool")(features)
     return keras.Model(network.input, features, name="alexnet_features")
-
-
-def _find_network(model) -> Network:
-    if isinstance(model, Network):
-        return model
-    inner = [layer for layer in getattr(model, "layers", ()) if isinstance(layer, Network)]
-    if not inner:
-        raise ValueError(
-            "The `model` argument should be an alexnet_tf AlexNet or a model wrapping one "
-            f"(applications.AlexNet). Received: {type(model).__name__}"
-        )
-    return inner[0]
-
-
-def feature_extractor(model, layer="fc7"):
-    """A model from images to `layer`'s activations, both towers concatenated: fc6 and fc7
-    (None, 4096) after their ReLU (dropout is off at inference), pool5 (None, 6, 6, 256)."""
-    if layer not in FEATURE_LAYERS:
-        raise ValueError(
-            f"The `layer` argument should be one of {', '.join(FEATURE_LAYERS)}. Received: "
-            f"layer={layer!r}"
-        )
-    network = _find_network(model)
-    return keras.Model(network.input, _joined(network, layer), name=f"alexnet_{layer}")
 
 
 def preprocess_input(x, data_format=None):

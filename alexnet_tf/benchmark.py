@@ -11,15 +11,12 @@ applies, the configuration, TF version, CPU).
     python -m alexnet_tf.benchmark convert --num_images=2000    # make_tfrecords by workers
     python -m alexnet_tf.benchmark service --num_workers=2      # input via tf.data service
     python -m alexnet_tf.benchmark end_to_end --data_service=HOST:PORT  # fit fed by it
-    python -m alexnet_tf.benchmark layout                       # NHWC vs NCHW convolutions
-    python -m alexnet_tf.benchmark lrn                          # banded LRN vs TF's op
-    python -m alexnet_tf.benchmark layers                       # the step, layer by layer
-    python -m alexnet_tf.benchmark forms                        # each faster form's gain
-    python -m alexnet_tf.benchmark winograd                     # conv3-5 by Winograd F(m, 3)
 
 Without --data_dir, `input` and `end_to_end` use the built-in demo data (made on first use
 in data/demo). --profile writes a TensorBoard profiler trace of the timed steps. The
-library is `alexnet_tf.studies.speed`.
+library is `alexnet_tf.studies.speed`. The step's parts (layer by layer, its forms, the
+tensor layout, the LRN's forms) are timed outside the package, by `benchmarks/step.py`
+with the same flags.
 """
 
 from __future__ import annotations
@@ -35,19 +32,7 @@ from absl import flags
 from alexnet_tf.core import cli, options
 
 FLAGS = flags.FLAGS
-MODES = (
-    "train",
-    "input",
-    "end_to_end",
-    "serve",
-    "convert",
-    "service",
-    "layout",
-    "lrn",
-    "layers",
-    "forms",
-    "winograd",
-)
+MODES = ("train", "input", "end_to_end", "serve", "convert", "service")
 
 
 def define_flags() -> None:
@@ -101,10 +86,13 @@ def bench_from_flags(policy: str):
     return Bench(**values, mixed_precision=policy, profile_dir=profile_dir)
 
 
-def main(argv):
-    if len(argv) != 2 or argv[1] not in MODES:
+def main(argv, modes=None, command="python -m alexnet_tf.benchmark"):
+    """Run the mode argv[1] names: one of `modes` ({name: bench function}; default the
+    package's own, `studies.speed.BENCHMARKS`), and print its result as JSON last."""
+    names = tuple(modes) if modes else MODES
+    if len(argv) != 2 or argv[1] not in names:
         cli.usage_error(
-            f"give one mode, one of {', '.join(MODES)}. Received: {' '.join(argv[1:]) or 'none'}"
+            f"give one mode, one of {', '.join(names)}. Received: {' '.join(argv[1:]) or 'none'}"
         )
     mode = argv[1]
     for name in ("batch_size", "steps", "num_images"):
@@ -139,7 +127,7 @@ def main(argv):
         tf.config.threading.set_inter_op_parallelism_threads(FLAGS.inter_op_threads)
     choice = cli.resolve_precision()
     bench = bench_from_flags(choice.policy)
-    result, summary = speed.BENCHMARKS[mode](bench)
+    result, summary = (modes or speed.BENCHMARKS)[mode](bench)
     config = dataclasses.asdict(bench)  # mixed_precision: the policy used, never "auto"
     config.update(
         intra_op_threads=FLAGS.intra_op_threads,
@@ -162,7 +150,7 @@ def main(argv):
     print(f"\n{mode} ({choice.policy}, {machine.cpu_model}): {summary}")
     if bench.profile_dir:
         print(f"profiler trace: {bench.profile_dir} (tensorboard --logdir={bench.profile_dir})")
-    print("reproduce with: python -m alexnet_tf.benchmark " + " ".join(sys.argv[1:]))
+    print(f"reproduce with: {command} " + " ".join(sys.argv[1:]))
     print(json.dumps(result))
 
 

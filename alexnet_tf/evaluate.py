@@ -70,8 +70,8 @@ def main(argv):
         cli.usage_error(f"--model_dir={FLAGS.model_dir} is not a directory.")
     if FLAGS.batch_size < 1:
         cli.usage_error(f"--batch_size must be >= 1. Received: {FLAGS.batch_size}")
+    from alexnet_tf.core.rundir import read_run_config
     from alexnet_tf.data.views import view_names
-    from alexnet_tf.training.config import read_run_config
 
     reflections = FLAGS.reflections == "with" or (
         FLAGS.reflections == "auto" and (read_run_config(FLAGS.model_dir) or {}).get("flip", True)

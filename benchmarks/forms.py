@@ -1,4 +1,4 @@
-"""What each of the training step's faster forms buys on this machine (`benchmark forms`).
+"""What each of the training step's faster forms buys on this machine (`step.py forms`).
 
 The package computes some parts of the training step in forms of its own, each the
 same function as TF's plain ops (tests compare each with its plain counterpart, values
@@ -26,9 +26,10 @@ above 1 is what that form gains.
 from __future__ import annotations
 
 import tensorflow as tf
+from per_layer import alternated_seconds
 
 from alexnet_tf.model.layers import ImagePreprocess, LocalResponseNorm, TowerConv2D, TowerDense
-from alexnet_tf.studies.per_layer import alternated_seconds
+from alexnet_tf.studies import speed
 
 AS_CHOSEN, ALL_PLAIN = "as chosen", "all plain"
 FORMS = (
@@ -84,10 +85,8 @@ def set_plain(model, form: str) -> None:
 
 
 def bench_forms(bench):
-    """`benchmark forms`: images/s of the step as chosen, with each form plain, and with
+    """`step.py forms`: images/s of the step as chosen, with each form plain, and with
     all of them plain, alternated step by step in one process."""
-    from alexnet_tf.studies import speed
-
     probe = speed.compiled_model(bench)
     forms = [form for form, taken in _applies(probe).items() if taken]
     variants = {AS_CHOSEN: probe}

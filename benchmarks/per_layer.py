@@ -1,4 +1,4 @@
-"""Where the training step's time goes, layer by layer (`benchmark layers`).
+"""Where the training step's time goes, layer by layer (`python benchmarks/step.py layers`).
 
 Each layer of the built model runs alone on random inputs of its own shapes and dtypes
 (the step's precision), once forward and once forward and backward, the backward giving
@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from alexnet_tf.core.precision import policy_scope
+from alexnet_tf.studies import speed
 
 
 @dataclasses.dataclass
@@ -89,17 +90,6 @@ def _kind(layer) -> str:
         if isinstance(layer, cls):
             return kind
     return type(layer).__name__
-
-
-def forward_flop(layer) -> int:
-    """Multiply-adds x 2 of one image through a conv or dense layer (0 for the others)."""
-    kind = _kind(layer)
-    if kind == "conv":
-        _, height, width, _ = layer.output.shape
-        return 2 * int(np.prod(layer.kernel.shape)) * height * width
-    if kind == "dense":
-        return 2 * int(np.prod(layer.kernel.shape))
-    return 0
 
 
 def _random_inputs(layer, batch: int, rng):
@@ -190,7 +180,7 @@ def layer_costs(model, batch: int, steps: int, warmup: int) -> list[LayerCost]:
         row = rows.setdefault(name, LayerCost(name, _kind(layer)))
         row.forward += forward
         row.backward += 0.0 if both is None else max(both - forward, 0.0)
-        flop = forward_flop(layer)
+        flop = speed.forward_flop(layer)
         if flop:
             passes = 3 if input_grad else 2
             row.gflop += flop * batch * passes / 1e9
@@ -236,9 +226,7 @@ def table(rows: list[LayerCost], peak_gflops: float, step: float, update: float)
 
 
 def bench_layers(bench):
-    """`benchmark layers`: the per-layer table of the step in bench's precision."""
-    from alexnet_tf.studies import speed
-
+    """`step.py layers`: the per-layer table of the step in bench's precision."""
     model = speed.compiled_model(bench)
     step = bench.batch_size / speed.synthetic_train_rate(bench, model)
     with policy_scope(bench.mixed_precision):

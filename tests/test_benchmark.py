@@ -39,25 +39,15 @@ CASES = {
         ["--batch_size=2", "--num_workers=1"],
         ["images_per_sec_by_source", "ratio_to_local"],
     ),
-    "layout": (["--batch_size=2"], ["nchw_relative_time"]),
-    "lrn": (["--batch_size=2"], ["speedup_over_op"]),
-    "layers": (
-        ["--batch_size=2", "--matmul_size=256"],
-        ["layers", "update_ms", "step_fraction_of_matmul", "bare_fraction_of_matmul"],
-    ),
-    "forms": (
-        ["--batch_size=2", "--num_classes=10"],
-        ["forms_taken", "variants_images_per_sec", "gain_of_form", "gain_over_all_plain"],
-    ),
-    "winograd": (["--batch_size=2"], ["direct_ms", "ms", "largest_error"]),
 }
 
 
-def _bench(mode, records, tmp_path, *extra):
+def _bench(mode, records, tmp_path, *extra, command=("-m", "alexnet_tf.benchmark"), shown=None):
+    """Run a benchmark mode (`command`: the program after python; `shown`: as its
+    reproduce line names it, by default the same) and return its JSON."""
     cmd = [
         sys.executable,
-        "-m",
-        "alexnet_tf.benchmark",
+        *command,
         mode,
         "--steps=1",
         "--warmup_steps=1",
@@ -67,7 +57,8 @@ def _bench(mode, records, tmp_path, *extra):
     r = subprocess.run(cmd, capture_output=True, text=True, env=ENV, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     lines = r.stdout.strip().splitlines()
-    assert lines[-2].startswith(f"reproduce with: python -m alexnet_tf.benchmark {mode}")
+    shown = shown or f"python {' '.join(command)}"
+    assert lines[-2].startswith(f"reproduce with: {shown} {mode}")
     result = json.loads(lines[-1])
     assert result["benchmark"] == mode and result["images_per_sec"] > 0
     assert result["cpu_count"] == os.cpu_count() and result["tf_version"]
@@ -75,9 +66,8 @@ def _bench(mode, records, tmp_path, *extra):
     return result
 
 
-# 14-56 s each (forms builds the model five times; its choices are tested in-process
-# below): with -m slow, so that the default run stays within 12 min on 2 cores
-SLOW_MODES = ("end_to_end", "serve", "service", "layout", "forms", "input", "layers", "winograd")
+# 14-56 s each: with -m slow, so that the default run stays within 12 min on 2 cores
+SLOW_MODES = ("end_to_end", "serve", "service", "input")
 
 
 @pytest.mark.parametrize(
@@ -102,7 +92,7 @@ def test_benchmark_measures_the_ceiling_in_the_precision_it_runs(records, tmp_pa
     )  # fmt: skip
     assert bf16["matmul_dtype"] == "bfloat16"
     assert bf16["config"]["mixed_precision"] == "mixed_bfloat16"
-    auto = _bench("layout", records, tmp_path, "--batch_size=2")
+    auto = _bench("convert", records, tmp_path, "--num_images=4", "--num_workers=1")
     machine = precision.Machine(*precision.read_cpu())
     expected = precision.choose("auto", machine).policy
     assert auto["config"]["mixed_precision"] == expected
@@ -159,51 +149,3 @@ def test_a_data_service_that_cannot_be_used_is_refused_first(args, message, tmp_
         capture_output=True, text=True, env=ENV, cwd=tmp_path,
     )  # fmt: skip
     assert r.returncode == 2 and message in r.stderr, r.stderr[-2000:]
-
-
-def test_per_layer_rows_take_the_gradients_the_step_takes():
-    """One row per layer, twin towers summed; conv1 (reading the image) needs no input
-    gradient, so its FLOPs count forward and weight gradient only; each conv and dense
-    row has its bare kernel."""
-    from alexnet_tf.model import build_alexnet
-    from alexnet_tf.studies import per_layer
-
-    widths = {f"conv{i}_filters": 8 for i in range(1, 6)}
-    model = build_alexnet(10, tower_devices=None, fc_units=16, **widths)
-    needs = per_layer.needs_input_gradient(model)
-    assert not needs & {"preprocess", "conv1_pad", "conv1a", "conv1b"}
-    assert {"lrn1a", "lrn1b", "conv2a", "conv3b", "fc8"} <= needs
-    rows = {r.name: r for r in per_layer.layer_costs(model, batch=2, steps=1, warmup=1)}
-    assert list(rows)[:5] == ["preprocess", "conv1_pad", "conv1", "lrn1", "pool1"]
-    assert "conv1a" not in rows and rows["fc8"].kind == "dense"
-    conv1 = 2 * (11 * 11 * 3 * 8) * 55 * 55  # per tower and image
-    assert rows["conv1"].gflop == pytest.approx(2 * conv1 * 2 * 2 / 1e9)  # towers, batch, passes
-    conv2 = 2 * (5 * 5 * 8 * 8) * 27 * 27
-    assert rows["conv2"].gflop == pytest.approx(2 * conv2 * 2 * 3 / 1e9)
-    for row in rows.values():
-        assert row.forward > 0
-        assert (row.bare is not None) == (row.kind in ("conv", "dense"))
-    assert rows["conv2"].backward > 0 and rows["fc6"].backward > 0
-
-
-@pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16"])
-def test_each_form_is_found_where_the_precision_takes_it_and_set_plain(policy):
-    """`benchmark forms` compares the step as chosen with each form set plain: in float32
-    the model takes the LRN's, the dense, preprocessing and update forms; in bfloat16
-    the same (fc8, float32 there, keeps the dense form), and conv1's where the CPU has
-    AMX tiles. set_plain turns each off."""
-    from alexnet_tf.studies import forms
-    from alexnet_tf.studies.speed import Bench, compiled_model
-
-    bench = Bench(num_classes=10, mixed_precision=policy)
-    taken = {name for name, t in forms._applies(compiled_model(bench)).items() if t}
-    in_both = {"lrn_xla", "dense_transposed_input_grad", "preprocess_xla", "update_xla"}
-    tiles = {"conv1_space_to_depth"} if precision.cpu_has_bf16_tiles() else set()
-    assert taken == (in_both if policy == "float32" else in_both | tiles)
-    for form in forms.FORMS:
-        model = compiled_model(bench)
-        forms.set_plain(model, form)
-        left = {name for name, t in forms._applies(model).items() if t}
-        assert left == taken - {form}, form
-    with pytest.raises(ValueError, match="unknown form 'fast'"):
-        forms.set_plain(model, "fast")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
 import shutil
 
@@ -181,3 +182,17 @@ class ExportBase:
     @staticmethod
     def is_version_dir(path: str) -> bool:
         return os.path.exists(os.path.join(path, ExportBase.SAVED_MODEL))
+
+
+def read_run_config(model_dir: str) -> dict | None:
+    """The settings a run in `model_dir` was started with (train_config.json), or None."""
+    path = RunDir(model_dir).config
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def source_model_file(init_from: str) -> str:
+    """The .keras file --init_from names: a model dir's best.keras, or the file itself."""
+    return RunDir(init_from).best if os.path.isdir(init_from) else init_from

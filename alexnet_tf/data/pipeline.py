@@ -22,7 +22,7 @@ import os
 import tensorflow as tf
 
 from alexnet_tf.core import constants
-from alexnet_tf.data import augment, schema
+from alexnet_tf.data import augment, schema, service
 
 SHUFFLE_BUFFER = 10_000  # examples; about 1.5 GB of JPEG bytes at ImageNet sizes
 CYCLE_LENGTH = 16  # shards read at once
@@ -350,9 +350,8 @@ def train_dataset(
     ds = ds.prefetch(tf.data.AUTOTUNE if autotune else PREFETCH_BATCHES)
     ds = fixed(ds, private_threads, autotune)
     if data_service:
-        from alexnet_tf.data import service
-
         ds = service.distribute(ds, data_service, job_name or service.JOB_NAME)
+        ds = fixed(ds.prefetch(PREFETCH_BATCHES))  # the trainer's side of the service
     return ds
 
 

@@ -72,11 +72,9 @@ def check_reachable(address: str, flag: str = "data_service", timeout: float = 5
 
 
 def distribute(dataset, address: str, job_name: str = JOB_NAME):
-    """`dataset` (batched) produced by the service's workers, in PROCESSING_MODE; the
-    trainer keeps a few batches in flight."""
+    """`dataset` (batched) produced by the service's workers, in PROCESSING_MODE (the
+    caller chooses how many batches the trainer keeps in flight)."""
     import tensorflow as tf
-
-    from alexnet_tf.data.pipeline import PREFETCH_BATCHES, fixed
 
     parse_address(address)
     service = tf.data.experimental.service
@@ -87,7 +85,7 @@ def distribute(dataset, address: str, job_name: str = JOB_NAME):
             job_name=job_name,
         )
     )
-    return fixed(distributed.prefetch(PREFETCH_BATCHES))
+    return distributed
 
 
 def start_dispatcher(port: int, work_dir: str | None = None):

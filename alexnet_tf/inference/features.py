@@ -1,6 +1,6 @@
 """Features of image files through a trained network (the library behind
 `python -m alexnet_tf.features`): the serving graph's preprocessing, then the network up
-to fc7, fc6 or pool5 (`applications.feature_extractor`)."""
+to fc7, fc6 or pool5 (`model.features.feature_extractor`)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from alexnet_tf.applications import feature_extractor
 from alexnet_tf.inference import saving
 from alexnet_tf.inference.serving import decode_request, explain
+from alexnet_tf.model.features import feature_extractor
 
 
 def _decoded(path: str, decode):

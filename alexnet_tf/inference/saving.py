@@ -1,5 +1,6 @@
-"""Loading trained models for inference, whatever devices they were trained on, and the
-class list that names their outputs."""
+"""What inference reads from a run directory: the checkpoint asked for, the data it trained
+on, and the class list that names its outputs; `load_for_inference` (model.saving) reads
+the `.keras` file itself, unpinned."""
 
 from __future__ import annotations
 
@@ -7,12 +8,18 @@ import json
 import logging
 import os
 
-from alexnet_tf.core import constants, precision
-from alexnet_tf.core.keras_file import saved_config
-from alexnet_tf.core.rundir import RunDir
+from alexnet_tf.core import constants
+from alexnet_tf.core.rundir import RunDir, read_run_config
 from alexnet_tf.data import pipeline
-from alexnet_tf.model import AlexNet
-from alexnet_tf.training.config import read_run_config
+from alexnet_tf.model.saving import load_for_inference
+
+__all__ = [
+    "load_for_inference",
+    "read_class_list",
+    "resolve_checkpoint",
+    "run_data_dir",
+    "run_data_source",
+]
 
 
 def resolve_checkpoint(model_dir: str, checkpoint: str = "best") -> str:
@@ -26,18 +33,6 @@ def resolve_checkpoint(model_dir: str, checkpoint: str = "best") -> str:
             f"(in {model_dir}: {found or 'no .keras files'})."
         )
     return path
-
-
-def load_for_inference(path: str, policy: str = "float32") -> AlexNet:
-    """The model in a .keras file, rebuilt without tower pinning (so a model trained on two
-    GPUs runs on one device) and with its trained weights, computing in `policy` (a Keras
-    dtype policy; the file holds none). Loads no code from the file."""
-    config = saved_config(path)
-    config["tower_devices"] = None
-    with precision.policy_scope(policy):
-        model = AlexNet.from_config(config)
-    model.load_weights(path)
-    return model
 
 
 def run_data_source(model_dir: str) -> tuple[str | None, str | None]:

@@ -21,6 +21,7 @@ import tensorflow as tf
 
 from alexnet_tf.core.rundir import ExportBase
 from alexnet_tf.data import augment
+from alexnet_tf.model.features import feature_extractor
 
 TOP_K = 5
 MAX_PIXELS = 40_000_000  # claimed width x height above which a request is refused
@@ -124,8 +125,6 @@ class ServingModule:
             ),
         }
         if features:
-            from alexnet_tf.applications import feature_extractor
-
             self.fc7 = feature_extractor(model, "fc7")
             self.endpoints["features"] = (self._serve_features, image_bytes)
         self.serve_bytes = tf.function(self._serve_bytes, input_signature=[image_bytes])

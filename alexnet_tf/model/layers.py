@@ -129,7 +129,7 @@ class TowerConv2D(Formed, Joins, keras.layers.Conv2D):
     are the same either way. "direct": Keras' convolution. "space_to_depth":
     `space_to_depth_conv`. "auto" (conv1's): space-to-depth where the layer computes in
     bfloat16 on a CPU with AMX tiles (`precision.cpu_has_bf16_tiles`), direct
-    elsewhere, as measured (docs/performance.md, `benchmark layers` and `forms`): there
+    elsewhere, as measured (docs/performance.md, `benchmarks/step.py layers` and `forms`): there
     the stride-1 form runs conv1's forward and backward in 0.65 of the time; in float32,
     and in bfloat16 on `avx512_bf16` alone, it gains nothing. Layers it cannot apply to
     (stride 1, SAME padding, dilation) compute directly whatever the form.
@@ -415,7 +415,7 @@ class LocalResponseNorm(Pinned, keras.layers.Layer):
         self.beta = beta
         self.implementation = implementation
         # Training calls take fused_lrn (XLA), faster than the banded form in float32
-        # and bfloat16 (docs/performance.md, `benchmark forms`); False: `implementation`.
+        # and bfloat16 (docs/performance.md, `benchmarks/step.py forms`); False: `implementation`.
         # Inference, and so every export, always takes `implementation`, which needs no
         # XLA.
         self.fused_training = True

@@ -23,7 +23,15 @@ import os
 
 import numpy as np
 
-from alexnet_tf.pretrained.source import Source, SourceError
+from alexnet_tf.pretrained import onnx_reader
+from alexnet_tf.pretrained.source import (
+    CONV_PADS,
+    CONV_SHAPES,
+    CONVS,
+    DENSE_INPUTS,
+    Source,
+    SourceError,
+)
 
 # Caffe's ilsvrc_2012_mean.npy, averaged per channel (BGR 104.007, 116.669, 122.679),
 # here in RGB as the model takes it.
@@ -32,18 +40,6 @@ BVLC_MEAN_RGB = (122.67891434, 116.66876762, 104.00698793)
 ZOO_SHA256 = {
     "bvlcalexnet-12.onnx": "6b0da9510f27f234ee96a85dc3809dd210150fdefad87f6850f9788513216945",
 }
-CONVS = ("conv1", "conv2", "conv3", "conv4", "conv5")
-# (out, in / groups, kernel, stride, groups) of each conv, and (out, in) of fc6-fc8.
-CONV_SHAPES = {
-    "conv1": (96, 3, 11, 4, 1),
-    "conv2": (256, 48, 5, 1, 2),
-    "conv3": (384, 256, 3, 1, 1),
-    "conv4": (384, 192, 3, 1, 2),
-    "conv5": (256, 192, 3, 1, 2),
-}
-CONV_PADS = {"conv2": 2, "conv3": 1, "conv4": 1, "conv5": 1}
-CONV1_PAD = 0  # bvlc_alexnet's; other files pad conv1 by 0 to 5, which the model follows
-DENSE_INPUTS = {"fc6": 256 * 6 * 6, "fc7": 4096, "fc8": 4096}
 
 
 def _pool_size(n: int, pool, ceil: bool) -> int:
@@ -216,7 +212,6 @@ def read_source(path: str) -> Source:
         from alexnet_tf.pretrained import caffe_npy
 
         return caffe_npy.read(path)
-    from alexnet_tf.pretrained import onnx_reader
 
     return onnx_reader.read(path)
 
@@ -227,7 +222,7 @@ def import_file(path: str, model_dir: str, names_file: str | None = None, mean_r
     structure, before anything is written."""
     from alexnet_tf.core.files import atomic_write_json
     from alexnet_tf.core.rundir import RunDir
-    from alexnet_tf.training.callbacks import save_model_atomically
+    from alexnet_tf.model.saving import save_model_atomically
 
     if not os.path.isfile(path):
         raise SourceError(f"{path} is not a file.")

@@ -14,8 +14,18 @@ import pickle
 
 import numpy as np
 
-from alexnet_tf.pretrained.bvlc import CONV1_PAD, CONV_PADS, CONV_SHAPES, CONVS
-from alexnet_tf.pretrained.source import LRN, Conv, Dense, Pool, Source, SourceError
+from alexnet_tf.pretrained.source import (
+    CONV1_PAD,
+    CONV_PADS,
+    CONV_SHAPES,
+    CONVS,
+    LRN,
+    Conv,
+    Dense,
+    Pool,
+    Source,
+    SourceError,
+)
 
 # The only globals a pickle of NumPy arrays needs (NumPy 1 and 2 module names, and the
 # codec Python 3 uses for bytes in protocol-2 pickles).

@@ -64,3 +64,18 @@ class Source:
     @property
     def num_classes(self) -> int:
         return int(self.dense[2].weight.shape[0])
+
+
+# bvlc_alexnet's structure, which every file read here must have.
+CONVS = ("conv1", "conv2", "conv3", "conv4", "conv5")
+# (out, in / groups, kernel, stride, groups) of each conv, and (out, in) of fc6-fc8.
+CONV_SHAPES = {
+    "conv1": (96, 3, 11, 4, 1),
+    "conv2": (256, 48, 5, 1, 2),
+    "conv3": (384, 256, 3, 1, 1),
+    "conv4": (384, 192, 3, 1, 2),
+    "conv5": (256, 192, 3, 1, 2),
+}
+CONV_PADS = {"conv2": 2, "conv3": 1, "conv4": 1, "conv5": 1}
+CONV1_PAD = 0  # bvlc_alexnet's; other files pad conv1 by 0 to 5, which the model follows
+DENSE_INPUTS = {"fc6": 256 * 6 * 6, "fc7": 4096, "fc8": 4096}

@@ -19,11 +19,9 @@ import numpy as np
 import tensorflow as tf
 
 from alexnet_tf.core import constants
-from alexnet_tf.core.options import ModelOptions
 from alexnet_tf.core.precision import policy_scope
 from alexnet_tf.model import CONV_SPECS
 from alexnet_tf.model.optimizer import PaperSGD
-from alexnet_tf.studies import forms, per_layer, winograd
 
 # A training step costs about 3x the forward pass: the forward, and each layer's two
 # gradients (its input's and its weights'). The paper's network: 1.45 GFLOP forward
@@ -138,11 +136,23 @@ def compiled_model(bench: Bench):
     return model
 
 
+def forward_flop(layer) -> int:
+    """Multiply-adds x 2 of one image through a conv or dense layer (0 for the others),
+    from the layer's own kernel and output shape."""
+    import keras
+
+    if isinstance(layer, keras.layers.Conv2D):
+        _, height, width, _ = layer.output.shape
+        return 2 * int(np.prod(layer.kernel.shape)) * height * width
+    if isinstance(layer, keras.layers.Dense):
+        return 2 * int(np.prod(layer.kernel.shape))
+    return 0
+
+
 def forward_gflop(model) -> float:
-    """GFLOP of one image's forward pass through `model`'s convolutions and dense layers
-    (2 per multiply-add), counted from the layers' own kernels and output shapes, so it
-    follows the architecture being timed."""
-    return sum(per_layer.forward_flop(layer) for layer in model.layers) / 1e9
+    """GFLOP of one image's forward pass through `model`'s convolutions and dense layers,
+    so it follows the architecture being timed."""
+    return sum(forward_flop(layer) for layer in model.layers) / 1e9
 
 
 def synthetic_train_step(bench: Bench, model):
@@ -607,93 +617,6 @@ def bench_convert(bench: Bench):
     return result, summary
 
 
-def conv_layer_shapes():
-    """Per tower, each conv layer's (input H=W, input channels, kernel, filters, stride),
-    from the model's CONV_SPECS: conv1 reads the padded image, conv3 both towers."""
-    (c1, k1, s1), (c2, k2, _), (c3, k3, _), (c4, k4, _), (c5, k5, _) = CONV_SPECS.values()
-    padded = constants.CROP + 2 * ModelOptions().conv1_pad  # the paper's conv1 padding
-    size1 = (padded - k1) // s1 + 1  # 55
-    size2 = (size1 - 3) // 2 + 1  # after pool1: 27
-    size3 = (size2 - 3) // 2 + 1  # after pool2: 13
-    return {
-        "conv1": (padded, 3, k1, c1, s1),
-        "conv2": (size2, c1, k2, c2, 1),
-        "conv3": (size3, 2 * c2, k3, c3, 1),
-        "conv4": (size3, c3, k4, c4, 1),
-        "conv5": (size3, c4, k5, c5, 1),
-    }
-
-
-def bench_layout(bench: Bench):
-    """Forward + backward of each of AlexNet's conv layers (per-tower shapes) in
-    channels-last (NHWC, the default) and channels-first (NCHW) layout."""
-    bs = bench.batch_size
-    seconds = {}
-    for fmt in ("NHWC", "NCHW"):
-        total = 0.0
-        for size, cin, k, cout, stride in conv_layer_shapes().values():
-            shape = (bs, size, size, cin) if fmt == "NHWC" else (bs, cin, size, size)
-            x = tf.random.normal(shape)
-            w = tf.Variable(tf.random.normal((k, k, cin, cout)) * 0.01)
-            padding = "VALID" if stride > 1 else "SAME"
-
-            @tf.function
-            def step(x=x, w=w, padding=padding, stride=stride, fmt=fmt):
-                with tf.GradientTape() as tape:
-                    y = tf.nn.conv2d(x, w, stride, padding, data_format=fmt)
-                    loss = tf.reduce_sum(y * y)
-                return tape.gradient(loss, w)
-
-            total += _timed(bench, lambda step=step: step().numpy(), bench.steps)
-        seconds[fmt] = total
-    result = {
-        "images_per_sec": round(bs / seconds["NHWC"], 1),
-        "nchw_images_per_sec": round(bs / seconds["NCHW"], 1),
-        "nchw_relative_time": round(seconds["NCHW"] / seconds["NHWC"], 3),
-    }
-    summary = (
-        f"the five conv layers, forward + backward, batch {bs}: NHWC "
-        f"{seconds['NHWC'] * 1e3:.0f} ms, NCHW {seconds['NCHW'] * 1e3:.0f} ms "
-        f"({result['nchw_relative_time']}x)"
-    )
-    return result, summary
-
-
-def bench_lrn(bench: Bench):
-    """Forward + backward of the two LRN layers of one tower (conv1's and conv2's output
-    shapes) in the run's precision: the banded implementation against TF's LRN op."""
-    from alexnet_tf.model.layers import LocalResponseNorm
-
-    shapes = {"lrn1": (bench.batch_size, 55, 55, 48), "lrn2": (bench.batch_size, 27, 27, 128)}
-    dtype = bench.compute_dtype
-    seconds = {}
-    for implementation in ("banded", "op"):
-        layer = LocalResponseNorm(implementation=implementation, dtype=bench.mixed_precision)
-        total = 0.0
-        for shape in shapes.values():
-            x = tf.Variable(tf.cast(tf.random.uniform(shape, 0, 60), dtype))
-
-            @tf.function
-            def step(x=x, layer=layer):
-                with tf.GradientTape() as tape:
-                    loss = tf.reduce_sum(tf.cast(layer(x), tf.float32))
-                return tape.gradient(loss, x)
-
-            total += _timed(bench, lambda step=step: step().numpy(), bench.steps)
-        seconds[implementation] = total
-    result = {
-        "images_per_sec": round(bench.batch_size / seconds["banded"], 1),
-        "op_images_per_sec": round(bench.batch_size / seconds["op"], 1),
-        "speedup_over_op": round(seconds["op"] / seconds["banded"], 2),
-    }
-    summary = (
-        f"LRN forward + backward, one tower's two layers, batch {bench.batch_size}: banded "
-        f"{seconds['banded'] * 1e3:.0f} ms, TF's op {seconds['op'] * 1e3:.0f} ms "
-        f"({result['speedup_over_op']}x)"
-    )
-    return result, summary
-
-
 BENCHMARKS = {
     "train": bench_train,
     "input": bench_input,
@@ -701,9 +624,4 @@ BENCHMARKS = {
     "serve": bench_serve,
     "convert": bench_convert,
     "service": bench_service,
-    "layout": bench_layout,
-    "lrn": bench_lrn,
-    "layers": per_layer.bench_layers,
-    "forms": forms.bench_forms,
-    "winograd": winograd.bench_winograd,
 }

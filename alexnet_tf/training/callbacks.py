@@ -19,9 +19,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from alexnet_tf.core.files import atomic_copy, atomic_write_json, atomic_write_text, replacing
+from alexnet_tf.core.files import atomic_copy, atomic_write_json, atomic_write_text
 from alexnet_tf.core.rundir import RunDir
 from alexnet_tf.model import filters
+from alexnet_tf.model.saving import save_model_atomically
 
 MONITOR = "val_top1_error"  # section 5: divide when the validation error stops improving
 
@@ -176,11 +177,6 @@ class History(keras.callbacks.Callback):
         writer.writeheader()
         writer.writerows(self.rows)
         atomic_write_text(self.csv_path, buf.getvalue())
-
-
-def save_model_atomically(model, path: str) -> None:
-    with replacing(path) as tmp:
-        model.save(tmp)
 
 
 class ModelFiles(keras.callbacks.Callback):

@@ -16,7 +16,7 @@ from alexnet_tf.core import constants
 from alexnet_tf.core.keras_file import saved_config
 from alexnet_tf.core.options import STRUCTURAL, ModelOptions
 from alexnet_tf.core.precision import PRECISIONS
-from alexnet_tf.core.rundir import RunDir
+from alexnet_tf.core.rundir import read_run_config, source_model_file
 
 STRATEGIES = ("default", "mirrored", "multi_worker_mirrored", "towers")
 LR_SCHEDULES = ("plateau", "step", "cosine")
@@ -382,20 +382,6 @@ def _check_model_dir(cfg: TrainConfig) -> None:
         f"--model_dir={cfg.model_dir} holds a run of another network "
         f"({'; '.join(diff)}): use a new --model_dir to start a different run.",
     )
-
-
-def read_run_config(model_dir: str) -> dict | None:
-    """The settings a run in `model_dir` was started with (train_config.json), or None."""
-    path = RunDir(model_dir).config
-    if not os.path.exists(path):
-        return None
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
-
-
-def source_model_file(init_from: str) -> str:
-    """The .keras file --init_from names: a model dir's best.keras, or the file itself."""
-    return RunDir(init_from).best if os.path.isdir(init_from) else init_from
 
 
 def parse_freeze(items) -> tuple:

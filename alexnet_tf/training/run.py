@@ -22,7 +22,7 @@ import tensorflow as tf
 from alexnet_tf import data
 from alexnet_tf.core import constants, precision
 from alexnet_tf.core.files import atomic_write_json, remove_stale_temporaries
-from alexnet_tf.core.rundir import RunDir
+from alexnet_tf.core.rundir import RunDir, read_run_config
 from alexnet_tf.model import build_alexnet, keras_internals
 from alexnet_tf.model.metrics import TopKError
 from alexnet_tf.model.optimizer import PaperSGD
@@ -41,7 +41,6 @@ from alexnet_tf.training.config import (
     MIN_EPOCHS,
     ConfigError,
     TrainConfig,
-    read_run_config,
     with_schedule,
     with_source_options,
 )
@@ -197,7 +196,7 @@ def _source(config: TrainConfig) -> dict | None:
     if not config.init_from:
         return None
     from alexnet_tf.core.keras_file import saved_config
-    from alexnet_tf.training.config import source_model_file
+    from alexnet_tf.core.rundir import source_model_file
 
     return saved_config(source_model_file(config.init_from))
 
@@ -212,8 +211,8 @@ def _freeze(model, names) -> None:
 def start_from(model, config: TrainConfig) -> None:
     """--init_from, when a run starts: every layer's weights from the source but fc8's,
     which stays as initialised for this data's classes."""
-    from alexnet_tf.inference import saving
-    from alexnet_tf.training.config import source_model_file
+    from alexnet_tf.core.rundir import source_model_file
+    from alexnet_tf.model import saving
 
     path = source_model_file(config.init_from)
     source = saving.load_for_inference(path)

@@ -23,7 +23,7 @@ import os
 
 import numpy as np
 
-from alexnet_tf.pretrained import onnx_reader
+from alexnet_tf.pretrained import caffe_npy, onnx_reader
 from alexnet_tf.pretrained.source import (
     CONV_PADS,
     CONV_SHAPES,
@@ -209,10 +209,7 @@ def read_source(path: str) -> Source:
     with open(path, "rb") as f:
         head = f.read(6)
     if head == b"\x93NUMPY":
-        from alexnet_tf.pretrained import caffe_npy
-
         return caffe_npy.read(path)
-
     return onnx_reader.read(path)
 
 

@@ -16,6 +16,16 @@ tf.config.set_logical_device_configuration(
 import pytest  # noqa: E402
 
 
+def pytest_collection_modifyitems(config, items):
+    """The tiers do not overlap: `quick` is the inner loop, `slow` what the default run
+    leaves out; a test marked both would run in neither the way its tier promises."""
+    both = [
+        item.nodeid for item in items if {"quick", "slow"} <= {m.name for m in item.iter_markers()}
+    ]
+    if both:
+        raise pytest.UsageError("marked both quick and slow: " + ", ".join(both))
+
+
 def pytest_report_header(config):
     free = shutil.disk_usage(config._tmp_path_factory.getbasetemp()).free
     return (
@@ -38,10 +48,16 @@ def module_tmp(tmp_path_factory, request):
 @pytest.fixture(scope="session")
 def demo_records(tmp_path_factory):
     """make(train_per_class, validation_per_class, train_shards=2, validation_shards=1):
-    a small demo data set (six shape classes) converted to TFRecords; returns its dir."""
+    a small demo data set (six shape classes) converted to TFRecords; returns its dir.
+    Each set is made once per session and shared: tests read it and write elsewhere."""
     from alexnet_tf.data import demo, tfrecords
 
+    made = {}
+
     def make(train_per_class, validation_per_class, train_shards=2, validation_shards=1):
+        key = (train_per_class, validation_per_class, train_shards, validation_shards)
+        if key in made:
+            return made[key]
         root = tmp_path_factory.mktemp("demo_records")
         raw = demo.write_raw(
             str(root / "raw"),
@@ -58,6 +74,7 @@ def demo_records(tmp_path_factory):
             names_file=os.path.join(raw, "names.txt"),
             progress=False,
         )
+        made[key] = out
         return out
 
     return make

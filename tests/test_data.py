@@ -12,8 +12,6 @@ from alexnet_tf import data
 from alexnet_tf.core import constants
 from alexnet_tf.data import augment, pipeline, schema
 
-pytestmark = pytest.mark.quick  # the inner-loop tier: python -m pytest -m quick
-
 
 def _jpeg(image):
     """JPEG without chroma subsampling: then a fused crop equals a slice of the full decode
@@ -73,6 +71,7 @@ def _decoded(image):
     return tf.io.decode_jpeg(_jpeg(image)).numpy()
 
 
+@pytest.mark.quick
 def test_train_batches_shapes_dtypes_labels(square_dir):
     out, _, _ = square_dir
     ds = data.train_dataset(out, batch_size=5, seed=0)
@@ -104,6 +103,7 @@ def _match(centre, images):
     return hits[0]
 
 
+@pytest.mark.quick
 def test_train_crops_are_in_bounds_and_flips_happen(square_dir):
     out, train, _ = square_dir
     decoded = {i: _decoded(img) for i, img in enumerate(train)}
@@ -123,6 +123,7 @@ def test_train_crops_are_in_bounds_and_flips_happen(square_dir):
     assert len({(f[0], f[1]) for f in found}) > 1  # offsets vary
 
 
+@pytest.mark.quick
 def test_switching_augmentations_off_gives_the_centre_view(square_dir):
     out, train, _ = square_dir
     ds = data.train_dataset(out, batch_size=12, crop=False, flip=False, seed=0).unbatch()
@@ -140,6 +141,7 @@ def test_flip_mirrors_eagerly_and_in_tf_data():
     np.testing.assert_array_equal(next(iter(ds)), image[:, ::-1])
 
 
+@pytest.mark.quick
 def test_decode_crop_equals_slices_for_square_jpegs_and_any_size():
     image = _smooth(256, 256, 1)
     jpeg = _jpeg(image)
@@ -157,6 +159,7 @@ def test_decode_crop_equals_slices_for_square_jpegs_and_any_size():
     assert np.abs(got - square[16:240, 16:240]).mean() < 2.0
 
 
+@pytest.mark.quick
 def test_ten_views_equal_independent_slices(square_dir):
     out, _, val = square_dir
     ds = data.eval_dataset(out, batch_size=3, crops=10)
@@ -178,6 +181,7 @@ def test_ten_views_equal_independent_slices(square_dir):
     np.testing.assert_array_equal(np.concatenate([x.numpy() for x, _ in five]), views[:, :5])
 
 
+@pytest.mark.quick
 def test_eval_counts_every_example_once_deterministically(square_dir):
     out, _, val = square_dir
     ds = data.eval_dataset(out, batch_size=3, crops=1)
@@ -191,6 +195,7 @@ def test_eval_counts_every_example_once_deterministically(square_dir):
     np.testing.assert_array_equal(again, images)  # same order every time
 
 
+@pytest.mark.quick
 def test_official_converter_records_of_any_size_give_0_based_labels(tmp_path):
     out = str(tmp_path)
     images = [_smooth(300 + 20 * i, 400, i) for i in range(6)]
@@ -206,6 +211,7 @@ def test_official_converter_records_of_any_size_give_0_based_labels(tmp_path):
     assert meta["eigval"] == list(constants.IMAGENET_EIGVAL)
 
 
+@pytest.mark.quick
 def test_input_context_gives_each_worker_its_own_shards(square_dir):
     out, _, _ = square_dir
     seen = []
@@ -226,6 +232,7 @@ def test_tfds_source_goes_through_the_same_augmentations():
         assert n == 6
 
 
+@pytest.mark.quick
 def test_bad_data_dirs_and_arguments(tmp_path, square_dir):
     with pytest.raises(data.DataError, match=r"No train shards in data_dir=.*train-00000-of-01024"):
         data.train_dataset(str(tmp_path), 4)
@@ -240,6 +247,7 @@ def test_bad_data_dirs_and_arguments(tmp_path, square_dir):
         data.eval_dataset(out, 4, split="test")
 
 
+@pytest.mark.quick
 def test_skip_errors_drops_undecodable_images(tmp_path):
     out = str(tmp_path)
     images = [_smooth(256, 256, i) for i in range(4)]
@@ -258,6 +266,7 @@ def test_skip_errors_drops_undecodable_images(tmp_path):
     assert sum(len(y) for _, y in data.eval_dataset(out, 2, skip_errors=True)) == 4
 
 
+@pytest.mark.quick
 def test_every_pipeline_runs_without_the_autotuner_and_with_fixed_parallelism(square_dir):
     """Destroying an autotuned iterator can wait up to a minute for the autotuner's
     thread (TensorFlow 2.21): Keras destroys each epoch's validation iterator at the next

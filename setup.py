@@ -2,6 +2,15 @@
 
 from setuptools import find_packages, setup
 
+# Every program, as the command pip installs: NAME = the module alexnet_tf.NAME (with its
+# underscores as dashes), whose run() parses the flags and runs it. From a checkout the
+# same programs run as `python -m alexnet_tf.NAME` and `python tools/NAME.py`.
+PROGRAMS = (
+    "train", "evaluate", "export", "predict", "features", "import_weights", "benchmark",
+    "check_data", "demo_data", "data_service", "make_tfrecords", "make_image_set",
+    "make_photo_corpus", "baseline", "plot_history", "show_filters", "run_ablations",
+)  # fmt: skip
+
 setup(
     name="alexnet_tf",
     version="0.1.0",
@@ -10,6 +19,11 @@ setup(
     long_description_content_type="text/markdown",
     packages=find_packages(include=["alexnet_tf", "alexnet_tf.*"]),
     python_requires=">=3.10",
+    entry_points={
+        "console_scripts": [
+            f"alexnet-{name.replace('_', '-')} = alexnet_tf.{name}:run" for name in PROGRAMS
+        ]
+    },
     install_requires=[
         # Pinned to the minor versions the suite ran on: keras_internals.py uses Keras'
         # private API; tests/test_keras_internals.py must pass before a pin is widened.

@@ -154,5 +154,10 @@ def main(argv, modes=None, command="python -m alexnet_tf.benchmark"):
     print(json.dumps(result))
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """The `alexnet-benchmark` command."""
     cli.run(main, "benchmark", define_flags)
+
+
+if __name__ == "__main__":
+    run()

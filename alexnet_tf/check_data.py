@@ -37,5 +37,10 @@ def main(argv):
     raise SystemExit(1 if result["num_bad"] else 0)
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """The `alexnet-check-data` command."""
     cli.run(main, "check_data", define_flags)
+
+
+if __name__ == "__main__":
+    run()

@@ -66,5 +66,10 @@ def main(argv):
     server.stop()
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """The `alexnet-data-service` command."""
     cli.run(main, "data_service", define_flags)
+
+
+if __name__ == "__main__":
+    run()

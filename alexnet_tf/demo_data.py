@@ -31,5 +31,10 @@ def main(argv):
     print(json.dumps(meta["num_examples"]))
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """The `alexnet-demo-data` command."""
     cli.run(main, "demo_data", define_flags)
+
+
+if __name__ == "__main__":
+    run()

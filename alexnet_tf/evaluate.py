@@ -128,5 +128,10 @@ def main(argv):
     )
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """The `alexnet-evaluate` command."""
     cli.run(main, "evaluate", define_flags)
+
+
+if __name__ == "__main__":
+    run()

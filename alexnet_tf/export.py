@@ -113,5 +113,10 @@ def _export_tflite():
     print(f"exported {os.path.join(final, 'model.tflite')} (--quantize={FLAGS.quantize})")
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """The `alexnet-export` command."""
     cli.run(main, "export", define_flags)
+
+
+if __name__ == "__main__":
+    run()

@@ -94,5 +94,10 @@ def main(argv):
     sys.exit(1 if result["failed"] else 0)
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """The `alexnet-features` command."""
     cli.run(main, "features", define_flags)
+
+
+if __name__ == "__main__":
+    run()

@@ -63,5 +63,10 @@ def main(argv):
     )
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """The `alexnet-import-weights` command."""
     cli.run(main, "import_weights", define_flags)
+
+
+if __name__ == "__main__":
+    run()

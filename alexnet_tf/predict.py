@@ -54,5 +54,10 @@ def main(argv):
     sys.exit(1 if any("error" in r for r in results) else 0)
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """The `alexnet-predict` command."""
     cli.run(main, "predict", define_flags)
+
+
+if __name__ == "__main__":
+    run()

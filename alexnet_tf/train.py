@@ -199,5 +199,10 @@ def main(argv):
         cli.fail(str(e), kind.get(type(e), "error"))
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """The `alexnet-train` command."""
     cli.run(main, "train", define_flags)
+
+
+if __name__ == "__main__":
+    run()

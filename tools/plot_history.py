@@ -1,45 +1,7 @@
-"""Learning curves of a training run as a PNG.
+"""From a checkout, `python tools/plot_history.py [FLAGS]` runs the installed program
+`alexnet-plot-history`: `alexnet_tf/plot_history.py` holds it, with its flags and their help."""
 
-    python tools/plot_history.py runs/demo [--out=runs/demo/history.png]
-
-Reads MODEL_DIR/history.json: loss, and top-1/top-5 error on train and validation, per
-epoch, with the learning rate on a second axis of the loss plot.
-"""
-
-import json
-import os
-
-from absl import flags
-
-from alexnet_tf.core import cli
-from alexnet_tf.core.files import save_figure
-from alexnet_tf.core.rundir import RunDir
-
-FLAGS = flags.FLAGS
-flags.DEFINE_string("out", None, "Output PNG (default: MODEL_DIR/history.png).")
-
-
-def plot_history(history: list[dict], out: str) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from alexnet_tf.training.curves import history_figure
-
-    return save_figure(history_figure(history), out)
-
-
-def main(argv):
-    if len(argv) != 2:
-        cli.usage_error("give one MODEL_DIR.")
-    run = RunDir(argv[1])
-    if not os.path.exists(run.history_json):
-        cli.usage_error(f"{run.history_json} does not exist (train first).")
-    with open(run.history_json, encoding="utf-8") as f:
-        history = json.load(f)
-    if not history:
-        cli.usage_error(f"{run.history_json} holds no finished epoch yet.")
-    print(plot_history(history, FLAGS.out or run.history_png))
-
+from alexnet_tf.plot_history import run
 
 if __name__ == "__main__":
-    cli.run(main, "plot_history")
+    run()

@@ -1,37 +1,7 @@
-"""The paper's Figure 3 for a trained model: conv1's kernels as RGB tiles, tower a's
-rows above tower b's, written as a PNG.
+"""From a checkout, `python tools/show_filters.py [FLAGS]` runs the installed program
+`alexnet-show-filters`: `alexnet_tf/show_filters.py` holds it, with its flags and their help."""
 
-    python tools/show_filters.py runs/demo [--checkpoint=best] [--out=runs/demo/conv1.png]
-"""
-
-from absl import flags
-
-from alexnet_tf.core import cli
-from alexnet_tf.core.rundir import RunDir
-
-FLAGS = flags.FLAGS
-flags.DEFINE_string("checkpoint", "best", "best | latest | path to a .keras file.")
-flags.DEFINE_string("out", None, "Output PNG (default: MODEL_DIR/conv1_kernels.png).")
-flags.DEFINE_integer("scale", 4, "Pixels per kernel pixel.")
-
-
-def main(argv):
-    if len(argv) != 2:
-        cli.usage_error("give one MODEL_DIR.")
-    from PIL import Image
-
-    from alexnet_tf.inference import saving
-    from alexnet_tf.model import filters
-
-    try:
-        path = saving.resolve_checkpoint(argv[1], FLAGS.checkpoint)
-    except FileNotFoundError as e:
-        cli.usage_error(str(e))
-    grid = filters.filter_grid(saving.load_for_inference(path), scale=FLAGS.scale)
-    out = FLAGS.out or RunDir(argv[1]).filters_png
-    Image.fromarray(grid).save(out)
-    print(out)
-
+from alexnet_tf.show_filters import run
 
 if __name__ == "__main__":
-    cli.run(main, "show_filters")
+    run()

@@ -97,7 +97,12 @@ def run(main, prog: str, define_flags=None) -> None:
     program `prog`."""
     set_program(prog)
     if define_flags is not None:
+        before = set(flags.FLAGS)
         define_flags()
+        # --help lists the flags of the module run as the program (sys.argv[0]): the
+        # installed command's script, not the module that defined them, so name them its.
+        for name in sorted(set(flags.FLAGS) - before):
+            flags.FLAGS.register_key_flag_for_module(sys.argv[0], flags.FLAGS[name])
     logging.getLogger().setLevel(logging.INFO)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 

@@ -1,18 +1,21 @@
-"""The network's options are declared once: the train flags, their checks, the model's
-constructor and its saved config all come from alexnet_tf/core/options.py."""
+"""The network's options and the run's settings are each declared once: the train flags,
+their checks, the model's constructor and the saved configs come from
+alexnet_tf/core/options.py and TrainConfig's fields (alexnet_tf/training/config.py)."""
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 
 import pytest
-from trainer import SMALL_WIDTHS
+from trainer import ROOT, SMALL_WIDTHS
 
 from alexnet_tf.core import options
 from alexnet_tf.training import config
 
 pytestmark = pytest.mark.quick  # the inner-loop tier: python -m pytest -m quick
+DEMO_FLAGS = os.path.join(ROOT, "configs", "demo.flags")
 
 
 def test_every_option_is_a_train_flag_with_its_default_and_help():
@@ -23,6 +26,64 @@ def test_every_option_is_a_train_flag_with_its_default_and_help():
         assert f"--{'[no]' if isinstance(field.default, bool) else ''}{field.name}" in r.stdout
         first_words = " ".join(field.metadata["option"].help.split()[:3])
         assert first_words in " ".join(r.stdout.split()), field.name
+
+
+def test_every_run_setting_is_a_train_flag_from_its_declaration_alone():
+    """The train command defines one flag per TrainConfig field with the field's help and
+    default, and writes no flag definition of its own but --check_only."""
+    import ast
+
+    from absl import flags
+
+    from alexnet_tf import train
+
+    flag_values = flags.FlagValues()
+    config.define_flags(flag_values)
+    for field in config.FIELDS:
+        assert field.name in flag_values, field.name
+        if field.name not in config.SHARED_FLAGS:
+            assert flag_values[field.name].help == field.metadata["option"].help, field.name
+        default = field.default
+        assert flag_values[field.name].default == (
+            list(default) if isinstance(default, tuple) else default
+        ), field.name
+    source = open(train.__file__, encoding="utf-8").read()
+    defined = [
+        node.args[0].value
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call)
+        and ast.unparse(node.func).startswith("flags.DEFINE")
+        and isinstance(node.args[0], ast.Constant)
+    ]
+    assert defined == ["check_only"]
+
+
+def test_a_flagfile_reads_without_global_flags_and_validates_like_the_command_line():
+    from absl import flags
+
+    with pytest.raises(config.ConfigError, match=r"--batch_size must be >= 1.*batch_size=-3"):
+        config.TrainConfig.from_flagfile(DEMO_FLAGS, batch_size=-3)
+    demo = config.TrainConfig.from_flagfile(DEMO_FLAGS, model_dir="runs/other")
+    assert (demo.batch_size, demo.lr_schedule, demo.model.init) == (64, "cosine", "he")
+    assert demo.model_dir == "runs/other" and demo.data_dir == "data/demo"
+    short = config.TrainConfig.from_flagfile(DEMO_FLAGS, epochs=2, dropout=0.25)
+    assert (short.epochs, short.model.dropout, short.batch_size) == (2, 0.25, 64)
+    assert "epochs" not in flags.FLAGS  # absl's process-wide flags were never touched
+    with pytest.raises(config.ConfigError, match="bach_size: no such setting"):
+        config.TrainConfig.from_flagfile(DEMO_FLAGS, bach_size=8)
+    with pytest.raises(config.ConfigError, match="--flagfile=nothing.flags is not a file"):
+        config.TrainConfig.from_flagfile("nothing.flags")
+
+
+def test_a_flagfile_gives_what_the_command_line_gives(tmp_path):
+    r = subprocess.run(
+        [sys.executable, "-m", "alexnet_tf.train", f"--flagfile={DEMO_FLAGS}",
+         "--check_only"],
+        capture_output=True, text=True, cwd=ROOT,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    read = config.TrainConfig.from_flagfile(DEMO_FLAGS)
+    assert json.loads(r.stdout) == json.loads(read.to_json())
 
 
 def test_flags_reach_the_config_and_its_json(tmp_path):

@@ -494,7 +494,7 @@ BAD_FLAGS = [
         "--lr_schedule must be one of plateau, step, cosine. Received: --lr_schedule=linear",
     ),
     (["--backup_every_steps=0"], "--backup_every_steps must be >= 1"),
-    (["--train_images=-1"], "--train_images must be >= 0. Received: -1"),
+    (["--train_images=-1"], "--train_images must be >= 0. Received: --train_images=-1"),
     (
         ["--train_images=100", "--epochs=5"],
         "--epochs=5 and --train_images=100 both set the run's length: give one",
@@ -509,7 +509,7 @@ BAD_FLAGS = [
     ),
     (["--plateau_patience=0"], "--plateau_patience must be >= 1"),
     (["--seed=-1"], "--seed must be in [0, 2**32)"),
-    (["--verbose=3"], "--verbose must be 0, 1 or 2"),
+    (["--verbose=3"], "--verbose must be one of 0, 1, 2. Received: --verbose=3"),
     (["--cpu_devices=-2"], "--cpu_devices must be >= 0"),
     (["--private_threads=-1"], "--private_threads must be >= 0"),
     (["--num_classes=3"], "--num_classes=3 but"),

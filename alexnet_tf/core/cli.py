@@ -45,7 +45,9 @@ def require(*names: str) -> None:
             usage_error(f"--{name} is required.")
 
 
-def define_precision_flag(help: str | None = None, default: str = "auto", choices=None) -> None:
+def define_precision_flag(
+    help: str | None = None, default: str = "auto", choices=None, flag_values=flags.FLAGS
+) -> None:
     """--mixed_precision, as every command that computes offers it: one of `choices`
     (default: every policy `alexnet_tf.core.precision` knows, "auto" among them)."""
     from alexnet_tf.core.precision import PRECISIONS
@@ -57,17 +59,37 @@ def define_precision_flag(help: str | None = None, default: str = "auto", choice
         help
         or "auto: bfloat16 where this machine computes it in hardware, else float32 "
         "(docs/performance.md); or a Keras policy.",
+        flag_values=flag_values,
     )
 
 
-def define_data_service_flag() -> None:
+def define_data_service_flag(flag_values=flags.FLAGS) -> None:
     """--data_service, as train and benchmark offer it."""
     flags.DEFINE_string(
         "data_service",
         "",
         "HOST:PORT of a tf.data service dispatcher (python -m alexnet_tf.data_service): the "
         "training input pipeline runs on its workers. Validation stays here.",
+        flag_values=flag_values,
     )
+
+
+def define_declared(fields, flag_values=flags.FLAGS) -> None:
+    """One flag per dataclass field declared with `options.option`: its help, and its
+    type from its default (a tuple default gives a comma-separated list). Values are
+    checked by the declaration (`options.problem`), not by absl, so a flagfile read in a
+    notebook refuses a bad value with the same message as the command line."""
+    define = {
+        bool: flags.DEFINE_boolean,
+        int: flags.DEFINE_integer,
+        float: flags.DEFINE_float,
+        tuple: flags.DEFINE_list,
+    }
+    for field in fields:
+        default = list(field.default) if isinstance(field.default, tuple) else field.default
+        define.get(type(field.default), flags.DEFINE_string)(
+            field.name, default, field.metadata["option"].help, flag_values=flag_values
+        )
 
 
 def resolve_precision():

@@ -2,7 +2,9 @@
 
 From this one table come the training flags (`--architecture`, `--nolrn`, ...), their
 checks, the `AlexNet` constructor's keyword arguments and what `get_config()` saves.
-Adding an option is one `option(...)` line below plus its use in `network.py`.
+Adding an option is one `option(...)` line below plus its use in `network.py`. The
+training run's settings (`training.config.TrainConfig`) are declared the same way, with
+`option` and `problem` from here.
 
 Structural options fix the features the network computes: a run directory refuses to
 continue with other values, and `train --init_from` takes them from the source model.
@@ -114,30 +116,7 @@ class ModelOptions:
     def problem(self, prefix: str = "") -> str | None:
         """The first value that cannot work, as a message naming it (with `prefix`, e.g.
         "--" for flags), or None."""
-        for f in dataclasses.fields(self):
-            spec: Option = f.metadata["option"]
-            value = getattr(self, f.name)
-            name = prefix + f.name
-            shown = value if prefix else repr(value)
-            if isinstance(f.default, bool):
-                if not isinstance(value, bool):
-                    return f"{name} must be True or False. Received: {name}={shown}"
-                continue
-            if spec.choices:
-                if value not in spec.choices or type(value) is not type(f.default):
-                    return (
-                        f"{name} must be one of {', '.join(map(str, spec.choices))}. "
-                        f"Received: {name}={shown}"
-                    )
-                continue
-            if not isinstance(value, (int, float)) or isinstance(value, bool):
-                return f"{name} must be a number. Received: {name}={shown}"
-            if type(f.default) is int and not isinstance(value, int):
-                return f"{name} must be an integer. Received: {name}={shown}"
-            words, test = spec.valid
-            if not math.isfinite(value) or not test(value):
-                return f"{name} must be {words}. Received: {name}={shown}"
-        return None
+        return problem(self, prefix)
 
     def check(self) -> ModelOptions:
         """Raise ValueError naming the first bad value; returns self."""
@@ -150,10 +129,43 @@ class ModelOptions:
         return dataclasses.asdict(self)
 
 
+def problem(settings, prefix: str = "") -> str | None:
+    """The first field of the dataclass `settings` whose value its `option` declaration
+    refuses, as a message naming it (with `prefix`, e.g. "--" for flags), or None. Text
+    without choices and lists are not checked here."""
+    for f in dataclasses.fields(settings):
+        spec: Option | None = f.metadata.get("option")
+        if spec is None:
+            continue
+        value = getattr(settings, f.name)
+        name = prefix + f.name
+        shown = value if prefix else repr(value)
+        if isinstance(f.default, bool):
+            if not isinstance(value, bool):
+                return f"{name} must be True or False. Received: {name}={shown}"
+            continue
+        if spec.choices:
+            if value not in spec.choices or type(value) is not type(f.default):
+                return (
+                    f"{name} must be one of {', '.join(map(str, spec.choices))}. "
+                    f"Received: {name}={shown}"
+                )
+            continue
+        if spec.valid is None:
+            continue
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            return f"{name} must be a number. Received: {name}={shown}"
+        if type(f.default) is int and not isinstance(value, int):
+            return f"{name} must be an integer. Received: {name}={shown}"
+        words, test = spec.valid
+        if not math.isfinite(value) or not test(value):
+            return f"{name} must be {words}. Received: {name}={shown}"
+    return None
+
+
 FIELDS = tuple(dataclasses.fields(ModelOptions))
 NAMES = tuple(f.name for f in FIELDS)
 STRUCTURAL = tuple(f.name for f in FIELDS if f.metadata["option"].structural)
-CONV_LAYERS = ("conv1", "conv2", "conv3", "conv4", "conv5")
 
 
 def spec(name: str) -> Option:

@@ -38,7 +38,6 @@ KERNELS = {"conv1": (11, 4), "conv2": (5, 1), "conv3": (3, 1), "conv4": (3, 1), 
 _PAPER = ModelOptions()
 # The paper's (filters per tower, kernel size, stride) of each conv layer.
 CONV_SPECS = {name: (getattr(_PAPER, f"{name}_filters"), *KERNELS[name]) for name in KERNELS}
-FC_UNITS = _PAPER.fc_units  # per tower; 4096 in all (section 3.5)
 
 # Layers whose bias starts at 1 in the paper (section 5); the others start at 0.
 BIAS_ONE_LAYERS = ("conv2", "conv4", "conv5", "fc6", "fc7")

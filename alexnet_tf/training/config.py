@@ -1,8 +1,12 @@
-"""The training run's configuration: a frozen dataclass, validated without TensorFlow.
+"""The training run's configuration: a frozen dataclass, declared once and validated
+without TensorFlow.
 
-The train command turns flags into a TrainConfig, `validate()` checks every value (naming
-the flag and what it accepts) before anything expensive is imported, and the run writes
-the config next to its checkpoints (`RunDir.config`), the model's options flattened in.
+Each TrainConfig field carries its help, choices and check (`options.option`, as the
+network's options do); from them come the train command's flags (`define_flags`), the
+config they give (`from_flags`, or `TrainConfig.from_flagfile` without absl's global
+state) and the refusal of a bad value (`validate`, naming the flag and what it accepts)
+before anything expensive is imported. The run writes the config next to its
+checkpoints (`RunDir.config`), the model's options flattened in.
 """
 
 from __future__ import annotations
@@ -12,9 +16,12 @@ import glob
 import json
 import os
 
-from alexnet_tf.core import constants
+from absl import flags
+
+from alexnet_tf.core import cli, constants
+from alexnet_tf.core import options as options_lib
 from alexnet_tf.core.keras_file import saved_config
-from alexnet_tf.core.options import STRUCTURAL, ModelOptions
+from alexnet_tf.core.options import STRUCTURAL, ModelOptions, option, problem
 from alexnet_tf.core.precision import PRECISIONS
 from alexnet_tf.core.rundir import read_run_config, source_model_file
 
@@ -34,48 +41,143 @@ class ConfigError(ValueError):
     """A flag value that cannot work; the message names the flag and what it accepts."""
 
 
+_AT_LEAST_1 = (">= 1", lambda v: v >= 1)
+_NON_NEGATIVE = (">= 0", lambda v: v >= 0)
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    data_dir: str  # TFRecords; with tfds_name, TFDS's data dir ("": TFDS's default)
-    model_dir: str
-    tfds_name: str = ""  # a TFDS image data set, prepared in data_dir, instead of TFRecords
-    epochs: int = 90
-    train_images: int = 0  # > 0: the images to see in all, from which the epochs follow
-    batch_size: int = constants.PAPER_BATCH
-    learning_rate: float = 0.01
-    momentum: float = 0.9
-    weight_decay: float = 5e-4  # section 5, through the momentum (training.optimizer)
-    lr_schedule: str = "plateau"
-    lr_boundaries: tuple = ()  # epochs at which "step" divides the rate by 10
-    warmup_epochs: float = 0.0  # a linear warm-up to --learning_rate first
-    plateau_patience: int = 3
-    min_learning_rate: float = 1e-5
-    steps_per_epoch: int = 0  # 0: the train examples in metadata.json / batch_size
-    validation_steps: int = 0  # 0: the whole validation split
-    num_train_examples: int = 0  # for data without metadata.json
-    distribution_strategy: str = "default"
-    tower_devices: str = "auto"  # "auto", "none", or "DEV_A,DEV_B"
-    cpu_devices: int = 0  # split the CPU into N logical devices (placement tests)
-    mixed_precision: str = "auto"  # resolved when the run starts (alexnet_tf.core.precision)
-    jit_compile: bool = False
-    num_classes: int = 0  # 0: from metadata.json
-    model: ModelOptions = ModelOptions()  # the network's options (model/options.py)
-    normalize_std: bool = False
-    crop: bool = True
-    flip: bool = True
-    pca_lighting: bool = True
-    pca_std: float = 0.1
-    shuffle_buffer: int = 10_000
-    private_threads: int = 0
-    cache_dataset: bool = False
-    data_service: str = ""  # HOST:PORT of a tf.data service dispatcher: input runs there
-    skip_bad_records: bool = False
-    prepare_demo_data: bool = False
-    init_from: str = ""  # a model dir (its best.keras) or a .keras file to start from
-    freeze: tuple = ()  # layers kept as --init_from gives them, e.g. ("conv1", "conv2")
-    backup_every_steps: int = 100
-    seed: int = 0
-    verbose: int = 1
+    """Every setting of a training run, declared once: each field's help, choices and
+    check give its `train` flag (`define_flags`) and the refusal of a bad value
+    (`validate`), from the command line and from `from_flagfile` alike."""
+
+    data_dir: str = option(
+        "",
+        "TFRecords (tools/make_tfrecords.py) to train on; with --tfds_name, TFDS's data dir.",
+    )
+    model_dir: str = option("", "Where checkpoints, logs and history go.")
+    tfds_name: str = option(
+        "",
+        "A TFDS image data set already prepared in --data_dir (e.g. cifar10), read through "
+        "the same crops and flips; its DatasetInfo gives the classes and counts, a sample of "
+        "its training split the mean pixel. Nothing is downloaded.",
+    )
+    epochs: int = option(90, "Epochs to train (section 5: about 90).", valid=_AT_LEAST_1)
+    train_images: int = option(
+        0,
+        "Images to see in all (0: use --epochs): the epochs follow from the training set's "
+        f"size, at least {MIN_EPOCHS} and at most {MAX_EPOCHS}. Refused together with "
+        "--epochs.",
+        valid=_NON_NEGATIVE,
+    )
+    batch_size: int = option(
+        constants.PAPER_BATCH, "Global batch, over all replicas.", valid=_AT_LEAST_1
+    )
+    learning_rate: float = option(
+        0.01, "Initial learning rate (for batch 128).", valid=("> 0", lambda v: v > 0)
+    )
+    momentum: float = option(0.9, "SGD momentum.", valid=("in [0, 1)", lambda v: 0 <= v < 1))
+    weight_decay: float = option(
+        5e-4,
+        "The paper's weight decay (section 5: through the momentum, on kernels).",
+        valid=_NON_NEGATIVE,
+    )
+    lr_schedule: str = option(
+        "plateau",
+        "plateau: /10 when val top-1 error stops improving (the paper); step: /10 at "
+        "--lr_boundaries; cosine: down to --min_learning_rate at the last step (short runs).",
+        choices=LR_SCHEDULES,
+    )
+    lr_boundaries: tuple = option((), "Epochs where 'step' divides the rate by 10.")
+    warmup_epochs: float = option(0.0, "Epochs of linear warm-up to --learning_rate (0: none).")
+    plateau_patience: int = option(
+        3, "Epochs without improvement before 'plateau' divides the rate.", valid=_AT_LEAST_1
+    )
+    min_learning_rate: float = option(
+        1e-5, "Floor of plateau; where cosine ends.", valid=("> 0", lambda v: v > 0)
+    )
+    steps_per_epoch: int = option(
+        0, "Steps per epoch (0: all train examples).", valid=_NON_NEGATIVE
+    )
+    validation_steps: int = option(
+        0, "Validation batches (0: the whole split).", valid=_NON_NEGATIVE
+    )
+    num_train_examples: int = option(
+        0, "Train examples, for data without metadata.json.", valid=_NON_NEGATIVE
+    )
+    distribution_strategy: str = option(
+        "default",
+        "default | mirrored | multi_worker_mirrored | towers (the towers on two devices).",
+        choices=STRATEGIES,
+    )
+    tower_devices: str = option("auto", "auto | none | DEV_A,DEV_B")
+    cpu_devices: int = option(
+        0,
+        "Split the CPU into N logical devices (to try two-device placement without GPUs).",
+        valid=_NON_NEGATIVE,
+    )
+    mixed_precision: str = option(
+        "auto",
+        "auto (bfloat16 where the CPU or GPU computes it in hardware, float16 on V100/T4-class "
+        "GPUs, else float32; a resumed run keeps its own) | float32 | mixed_bfloat16 | "
+        "mixed_float16",
+        choices=PRECISIONS,
+    )
+    jit_compile: bool = option(False, "Compile the train step with XLA.")
+    num_classes: int = option(0, "Classes (0: from metadata.json).", valid=_NON_NEGATIVE)
+    model: ModelOptions = ModelOptions()  # the network's options, each a flag of its own
+    normalize_std: bool = option(
+        False, "Divide inputs by the pixel std (not in the paper; pairs with --init=he)."
+    )
+    crop: bool = option(True, "Random 224 crops (else the centre one).")
+    flip: bool = option(True, "Random horizontal reflections.")
+    pca_lighting: bool = option(True, "PCA lighting (section 4.1).")
+    pca_std: float = option(0.1, "Std of PCA lighting's alpha (paper: 0.1).", valid=_NON_NEGATIVE)
+    shuffle_buffer: int = option(10_000, "Examples in the shuffle buffer.", valid=_AT_LEAST_1)
+    private_threads: int = option(
+        0, "tf.data private thread pool size (0: shared).", valid=_NON_NEGATIVE
+    )
+    cache_dataset: bool = option(False, "Keep encoded records in memory (small data).")
+    data_service: str = option(
+        "", "HOST:PORT of a tf.data service dispatcher: the training input runs there."
+    )
+    skip_bad_records: bool = option(
+        False,
+        "Check every record once (alexnet_tf.check_data; kept in MODEL_DIR/data_check.json), "
+        "then train without the ones that cannot be used, listing and counting them.",
+    )
+    prepare_demo_data: bool = option(False, "Make the demo data in --data_dir if absent.")
+    init_from: str = option(
+        "",
+        "Start from this model (a model dir's best.keras, e.g. from import_weights, or a .keras "
+        "file): every layer but fc8, which is made anew for the data's classes. The network's "
+        "options and the input mean come from it. Only when a run starts; a rerun resumes.",
+    )
+    freeze: tuple = option(
+        (), "With --init_from: layers to keep fixed, e.g. conv1..conv5 or conv1,conv2."
+    )
+    backup_every_steps: int = option(100, "Steps between backups.", valid=_AT_LEAST_1)
+    seed: int = option(
+        0, "Random seed (weights, augmentation).", valid=("in [0, 2**32)", lambda v: 0 <= v < 2**32)
+    )
+    verbose: int = option(1, "Keras fit verbosity: 0, 1 (bar), 2 (a line).", choices=(0, 1, 2))
+
+    @classmethod
+    def from_flagfile(cls, path: str, **overrides) -> TrainConfig:
+        """The run a flagfile describes (`--flagfile=path` on the train command), with
+        `overrides` ({setting: value}) applied last, validated as the command line is:
+        a value that cannot work raises ConfigError naming the flag. Reads no process-
+        wide flag state, so a notebook or a test can call it any number of times."""
+        _need(os.path.isfile(path), f"--flagfile={path} is not a file.")
+        flag_values = flags.FlagValues()
+        define_flags(flag_values)
+        try:
+            flag_values(["train", f"--flagfile={path}"])
+        except flags.Error as e:
+            raise ConfigError(f"{path}: {e}") from None
+        config = from_flags(flag_values, overrides)
+        validate(config)
+        return config
 
     def to_dict(self) -> dict:
         """Every setting, the model's options among the others (as the flags name them)."""
@@ -91,6 +193,62 @@ class TrainConfig:
         if self.tower_devices in ("auto", "none"):
             return None if self.tower_devices == "none" else "auto"
         return tuple(d.strip() for d in self.tower_devices.split(","))
+
+
+FIELDS = tuple(f for f in dataclasses.fields(TrainConfig) if f.name != "model")
+# Defined by the definers every command that has them shares (core/cli.py).
+SHARED_FLAGS = ("mixed_precision", "data_service")
+
+
+def define_flags(flag_values=flags.FLAGS) -> None:
+    """The train command's flags, from the declarations: TrainConfig's fields and the
+    network's options (defined when a command runs, so that importing defines none; a
+    second call on the same flag values defines nothing)."""
+    if "epochs" in flag_values:
+        return
+    cli.define_declared([f for f in FIELDS if f.name not in SHARED_FLAGS], flag_values)
+    cli.define_declared(options_lib.FIELDS, flag_values)
+    precision = next(f for f in FIELDS if f.name == "mixed_precision")
+    cli.define_precision_flag(
+        precision.metadata["option"].help, precision.default, flag_values=flag_values
+    )
+    cli.define_data_service_flag(flag_values)
+
+
+def from_flags(flag_values=flags.FLAGS, overrides=None) -> TrainConfig:
+    """The TrainConfig the parsed `flag_values` give, with `overrides` ({field or network
+    option: value}, as given on a command line: they count as set explicitly), the
+    --init_from model's options taken in; ConfigError for a value that cannot be read."""
+    overrides = dict(overrides or {})
+    unknown = sorted(set(overrides) - {f.name for f in FIELDS} - set(options_lib.NAMES))
+    _need(
+        not unknown,
+        f"{', '.join(unknown)}: no such setting; TrainConfig's fields and the network's "
+        "options are the train command's flags (python -m alexnet_tf.train --helpfull).",
+    )
+    value = {f.name: flag_values[f.name].value for f in FIELDS}
+    value.update((k, v) for k, v in overrides.items() if k not in options_lib.NAMES)
+    network = {n: flag_values[n].value for n in options_lib.NAMES}
+    network.update((k, v) for k, v in overrides.items() if k in options_lib.NAMES)
+    value["model"] = ModelOptions(**network)
+    try:
+        value["lr_boundaries"] = tuple(int(b) for b in value["lr_boundaries"] or ())
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"--lr_boundaries must be whole epochs such as 30,60. Received: "
+            f"{','.join(map(str, value['lr_boundaries']))}"
+        ) from None
+    for name in ("data_dir", "model_dir"):
+        value[name] = value[name] or ""
+    value["freeze"] = parse_freeze(value["freeze"] or ())
+    epochs_set = flag_values["epochs"].present or "epochs" in overrides
+    if value["train_images"] and epochs_set:
+        raise ConfigError(
+            f"--epochs={value['epochs']} and --train_images={value['train_images']} both set "
+            "the run's length: give one (--train_images=0 turns it off)."
+        )
+    explicit = {n for n in options_lib.NAMES if flag_values[n].present or n in overrides}
+    return with_source_options(TrainConfig(**value), explicit)
 
 
 def _need(ok: bool, message: str):
@@ -137,51 +295,19 @@ def validate(cfg: TrainConfig) -> None:
         _check_data_dir(cfg)
 
 
-_NON_NEGATIVE = (
-    "steps_per_epoch",
-    "validation_steps",
-    "num_train_examples",
-    "num_classes",
-    "cpu_devices",
-    "private_threads",
-)
-
-
 def _check_values(cfg: TrainConfig) -> None:
-    for name in ("epochs", "batch_size"):
-        _need(getattr(cfg, name) >= 1, f"--{name} must be >= 1. Received: {getattr(cfg, name)}")
-    for name in _NON_NEGATIVE:
-        value = getattr(cfg, name)
-        _need(value >= 0, f"--{name} must be >= 0. Received: {value}")
-    _need(cfg.shuffle_buffer >= 1, f"--shuffle_buffer must be >= 1. Received: {cfg.shuffle_buffer}")
-    _need(0 <= cfg.seed < 2**32, f"--seed must be in [0, 2**32). Received: {cfg.seed}")
-    _need(cfg.verbose in (0, 1, 2), f"--verbose must be 0, 1 or 2. Received: {cfg.verbose}")
-    _need(0 <= cfg.momentum < 1, f"--momentum must be in [0, 1). Received: {cfg.momentum}")
-    _need(cfg.weight_decay >= 0, f"--weight_decay must be >= 0. Received: {cfg.weight_decay}")
-    problem = cfg.model.problem(prefix="--")
-    _need(problem is None, str(problem))
-    _need(cfg.pca_std >= 0, f"--pca_std must be >= 0. Received: {cfg.pca_std}")
-    _need(
-        cfg.backup_every_steps >= 1,
-        f"--backup_every_steps must be >= 1. Received: {cfg.backup_every_steps}",
-    )
-    _choice(cfg, "distribution_strategy", STRATEGIES)
-    _choice(cfg, "mixed_precision", PRECISIONS)
+    """Each value against its declaration, the network's options among them."""
+    _need(problem(cfg, prefix="--") is None, str(problem(cfg, prefix="--")))
+    model = cfg.model.problem(prefix="--")
+    _need(model is None, str(model))
 
 
 def _check_schedule(cfg: TrainConfig) -> None:
-    _need(cfg.learning_rate > 0, f"--learning_rate must be > 0. Received: {cfg.learning_rate}")
     _need(
-        0 < cfg.min_learning_rate <= cfg.learning_rate,
+        cfg.min_learning_rate <= cfg.learning_rate,
         f"--min_learning_rate must be in (0, --learning_rate={cfg.learning_rate}]. "
         f"Received: {cfg.min_learning_rate}",
     )
-    _need(
-        cfg.plateau_patience >= 1,
-        f"--plateau_patience must be >= 1. Received: {cfg.plateau_patience}",
-    )
-    _choice(cfg, "lr_schedule", LR_SCHEDULES)
-    _need(cfg.train_images >= 0, f"--train_images must be >= 0. Received: {cfg.train_images}")
     if cfg.train_images:
         _check_train_images(cfg)
         return

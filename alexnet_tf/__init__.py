@@ -1,21 +1,19 @@
 """alexnet_tf: the AlexNet of Krizhevsky, Sutskever and Hinton (NIPS 2012) in TF 2 / Keras 3.
 
-Subpackages, each with one job; data flows down and nothing imports upward:
-  model/      the two-tower network, its layers, tower placement, top-k error
-  data/       TFRecord schema, image folders -> shards, augmentations, tf.data pipelines,
-              the record checker, the demo data set (never imports model/)
-  training/   the run's configuration (TF-free), the training run, its callbacks
-  inference/  loading, evaluation, the serving graph, SavedModel and TFLite export,
-              prediction, features
-  studies/    the paper's ablations, measured speed
-TF-free modules beside them: `constants` (sizes, file and shard names, ImageNet
-statistics), `options` (the network's options, declared once), `rundir` (the files of a
-run directory and an export base), `files` (whole-file writes), `cli` (the command-line
-edge). `keras_internals` holds every use of Keras' private API.
-
-Programs (`python -m alexnet_tf.NAME`), the only modules that read flags: `train`,
-`evaluate`, `export`, `predict`, `features`, `benchmark`, `check_data`, `demo_data`,
-`data_service`. `applications` builds the network with keras.applications' arguments.
+The library lives in subpackages, each importing only those below it (no circle):
+  core/        no TensorFlow: constants, the network's options, precision, run-dir files,
+               whole-file writes, the command-line edge
+  data/        TFRecord schema, folders -> shards, augmentations, tf.data pipelines
+  model/       the two-tower network, its layers, placement, .keras files, features
+  training/    the run's configuration (declared once), the run, its callbacks
+  inference/   evaluation, the serving graph, SavedModel (checked in TF Serving's session
+               loader) and TFLite exports, prediction, fc7 features
+  pretrained/  Caffe's bvlc_alexnet read from ONNX or .npy, mapped onto the towers
+  studies/     the paper's ablations and Figure 1, classic baselines, measured speed
+`applications` builds the network with keras.applications' arguments. Every other
+module at this level is a program: `alexnet-NAME` when installed, `python -m
+alexnet_tf.NAME` from a checkout (train, evaluate, export, predict, features,
+import_weights, benchmark, check_data, demo_data, data_service, make_tfrecords, ...).
 Importing the package imports no TensorFlow.
 """
 

@@ -25,8 +25,7 @@ def define_flags() -> None:
         flags.DEFINE_boolean(
             "check_only",
             False,
-            "Validate the flags, print the run's configuration as JSON and exit (no "
-            "TensorFlow).",
+            "Validate the flags, print the run's configuration as JSON and exit (no TensorFlow).",
         )
 
 

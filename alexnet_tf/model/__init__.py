@@ -9,8 +9,10 @@ layers, the top-k metric, the paper's optimizer), so
 
 `network` (the layer graph), `layers` (device-pinned layers, LRN, in-model
 preprocessing), `placement` (tower devices), `metrics` (top-k error), `optimizer`
-(section 5's SGD, the decay through the momentum), `filters` (conv1's kernels as a
-picture). The options the network takes are declared, TF-free, in `alexnet_tf.core.options`.
+(section 5's SGD, the decay through the momentum), `saving` (`.keras` files written whole,
+read back unpinned), `features` (inner activations as a model), `filters` (conv1's kernels
+as a picture), `keras_internals` (every use of Keras' private API). The options the
+network takes are declared, TF-free, in `alexnet_tf.core.options`.
 """
 
 from alexnet_tf.core.options import ModelOptions

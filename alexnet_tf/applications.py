@@ -35,6 +35,7 @@ __all__ = [
 ]
 
 POOLINGS = (None, "avg", "max")
+DEFAULT_CLASSES = 1000  # ImageNet's, as keras.applications' models default to
 ACTIVATIONS = ("softmax", None)
 IMAGE_SIZES = options_lib.spec("image_size").choices
 
@@ -67,7 +68,7 @@ def _network(weights, classes, image_size, include_top, model_options) -> Networ
     if image_size is not None:
         model_options = {**model_options, "image_size": image_size}
     if weights is None:
-        return Network(num_classes=classes, **model_options)
+        return Network(num_classes=classes or DEFAULT_CLASSES, **model_options)
     from alexnet_tf.core.keras_file import saved_config
 
     path = _weights_file(weights)
@@ -80,7 +81,7 @@ def _network(weights, classes, image_size, include_top, model_options) -> Networ
                 f"{name}={value!r}, but weights={weights} holds a network with "
                 f"{name}={saved!r}: leave {name} out to take the weights' own."
             )
-    if include_top and classes != config["num_classes"]:
+    if include_top and classes is not None and classes != config["num_classes"]:
         raise ValueError(
             f"classes={classes}, but weights={weights} has {config['num_classes']} outputs: "
             f"pass classes={config['num_classes']}, or include_top=False for the features."
@@ -95,7 +96,7 @@ def AlexNet(  # noqa: N802 (keras.applications names its builders so)
     weights=None,
     include_top=True,
     pooling=None,
-    classes=1000,
+    classes=None,
     classifier_activation="softmax",
     input_shape=None,
     **model_options,
@@ -110,7 +111,9 @@ def AlexNet(  # noqa: N802 (keras.applications names its builders so)
         features, pool5 with both towers concatenated, (None, 6, 6, 256) at 224.
       pooling: with include_top=False, None keeps pool5's map, "avg" or "max" reduces it
         to (None, 256).
-      classes: fc8's outputs; with weights and include_top, it must match them.
+      classes: fc8's outputs. None: the weights' own, or 1000 (ImageNet's) without
+        weights. With weights and include_top, a number that differs from theirs is
+        refused.
       classifier_activation: "softmax" (probabilities, a model wrapping the network) or
         None (the network itself, logits).
       input_shape: (224, 224, 3) (the paper) or (227, 227, 3) (Caffe's); None: the
@@ -128,7 +131,7 @@ def AlexNet(  # noqa: N802 (keras.applications names its builders so)
             "The `classifier_activation` argument should be 'softmax' or None. Received: "
             f"classifier_activation={classifier_activation!r}"
         )
-    if not isinstance(classes, int) or classes < 1:
+    if classes is not None and (not isinstance(classes, int) or classes < 1):
         raise ValueError(
             f"The `classes` argument should be a positive integer. Received: {classes!r}"
         )

@@ -75,6 +75,18 @@ def test_weights_into_a_headless_model_keep_every_layer_they_hold(run_dir):
     np.testing.assert_allclose(full.predict(x, verbose=0), want, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.quick
+def test_the_weights_decide_the_classes_when_the_caller_leaves_them_out(run_dir):
+    """As the module's own example writes it: AlexNet(weights=RUN) for a 6-class run."""
+    root, source = run_dir
+    model = applications.AlexNet(weights=str(root))
+    assert tuple(model.output.shape) == (None, 6)
+    logits = applications.AlexNet(weights=str(root), classifier_activation=None)
+    x = _images()
+    np.testing.assert_array_equal(logits(x, training=False), source(x, training=False))
+    assert tuple(applications.AlexNet(**SMALL_WIDTHS).output.shape) == (None, 1000)
+
+
 def test_fc7_features_are_what_fc8_reads(run_dir):
     """fc8's logits are the fc7 features times fc8's kernel plus its bias: the features
     are fc7, both towers, in the order fc8 reads them."""
@@ -122,6 +134,7 @@ def test_bad_arguments_are_refused_naming_them(run_dir, tmp_path):
         (dict(classifier_activation="relu"), "'softmax' or None. Received: classifier_activation"),
         (dict(input_shape=(200, 200, 3)), r"\(224, 224, 3\) or \(227, 227, 3\).*input_shape=\(200"),
         (dict(weights=str(root), classes=1000), "classes=1000, but weights=.* has 6 outputs"),
+        (dict(weights=str(root), classes=7), "classes=7, but weights=.* has 6 outputs"),
         (dict(weights=str(root), fc_units=4096), f"fc_units=4096, but .*fc_units={FC // 2}:"),
         (dict(weights=str(tmp_path)), "a model directory holding best.keras"),
         (dict(no_such_option=1), r"Unknown model options \['no_such_option'\]"),

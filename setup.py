@@ -39,8 +39,10 @@ setup(
         "tensorflow-serving-api>=2.21,<2.22",  # the export's warm-up records (PredictionLog)
     ],
     extras_require={
-        # import_weights --onnx: reading the ONNX model zoo's bvlc_alexnet
-        "onnx": ["onnx>=1.16"],
+        # import_weights --onnx (reading the ONNX model zoo's bvlc_alexnet), and
+        # export --format=onnx (Keras' exporter goes through tf2onnx; onnxruntime checks
+        # the file before it is put in place, and runs evaluate --onnx)
+        "onnx": ["onnx>=1.16", "tf2onnx>=1.16", "onnxruntime>=1.17"],
         # the photo corpus the converter and input benchmarks read (studies/photos.py)
         "bench": ["scikit-image>=0.22", "scikit-learn>=1.3"],
         # tools/baseline.py's classic models, and the digits set (studies/image_sets.py)
@@ -55,6 +57,7 @@ setup(
             "nbformat>=5.10",
             "ipykernel>=6",
             "onnx>=1.16",
+            "tf2onnx>=1.16",
             "onnxruntime>=1.17",
             "scikit-image>=0.22",
             "scikit-learn>=1.3",

@@ -10,7 +10,8 @@ writes them to MODEL_DIR/eval_<split>_<crops>crop.json (keys top1_error, top5_er
 num_examples, crops, views, checkpoint, mixed_precision [, per_class_accuracy]).
 The crop size is the model's (224, or 227 for an imported bvlc_alexnet). --tflite=FILE
 evaluates a flatbuffer from `export --format=tflite` on the same data and views instead,
-and writes eval_<split>_<crops>crop_tflite_<quantize>.json.
+and writes eval_<split>_<crops>crop_tflite_<quantize>.json; --onnx=FILE a file from
+`export --format=onnx`, run by onnxruntime: eval_<split>_<crops>crop_onnx.json.
 """
 
 from __future__ import annotations
@@ -61,6 +62,12 @@ def define_flags() -> None:
         "Evaluate this .tflite file (export --format=tflite of the run) instead of the Keras "
         "model, on the same data and views: eval_<split>_<crops>crop_tflite_<quantize>.json.",
     )
+    flags.DEFINE_string(
+        "onnx",
+        None,
+        "Evaluate this .onnx file (export --format=onnx of the run) in onnxruntime instead "
+        "of the Keras model, on the same data and views: eval_<split>_<crops>crop_onnx.json.",
+    )
     cli.define_precision_flag()
 
 
@@ -80,22 +87,26 @@ def main(argv):
         views = view_names(FLAGS.crops, reflections)
     except ValueError as e:
         cli.usage_error(f"--{e} (--reflections={FLAGS.reflections})")
-    if FLAGS.tflite and FLAGS.per_class:
-        cli.usage_error("--per_class is for the Keras model; leave it out with --tflite.")
+    if FLAGS.tflite and FLAGS.onnx:
+        cli.usage_error("--tflite and --onnx each name the file to evaluate: give one.")
+    exported = "--tflite" if FLAGS.tflite else "--onnx" if FLAGS.onnx else None
+    if exported and FLAGS.per_class:
+        cli.usage_error(f"--per_class is for the Keras model; leave it out with {exported}.")
     from alexnet_tf import data
     from alexnet_tf.core.files import atomic_write_json
     from alexnet_tf.core.keras_file import ModelFileError
-    from alexnet_tf.inference import saving
+    from alexnet_tf.inference import onnx_export, saving, tflite
     from alexnet_tf.inference.evaluate import evaluate
-    from alexnet_tf.inference.tflite import Runner, TFLiteError, evaluate_tflite
 
     try:
         if FLAGS.data_dir or FLAGS.tfds_name:
             data_dir, tfds_name = FLAGS.data_dir, FLAGS.tfds_name
         else:
             data_dir, tfds_name = saving.run_data_source(FLAGS.model_dir)
-        if FLAGS.tflite:
-            model, path, policy = Runner(FLAGS.tflite), FLAGS.tflite, "float32"
+        if exported:
+            path = FLAGS.tflite or FLAGS.onnx
+            runner = tflite.Runner if FLAGS.tflite else onnx_export.Runner
+            model, policy = runner(path), "float32"
             image_size = model.image_size
         else:
             path = saving.resolve_checkpoint(FLAGS.model_dir, FLAGS.checkpoint)
@@ -111,15 +122,19 @@ def main(argv):
             tfds_name=tfds_name,
             reflections=reflections,
         )
-    except (FileNotFoundError, data.DataError, ModelFileError, TFLiteError) as e:
+    except (
+        FileNotFoundError, data.DataError, ModelFileError, tflite.TFLiteError,
+        onnx_export.OnnxError,
+    ) as e:  # fmt: skip
         cli.usage_error(str(e))
-    if FLAGS.tflite:
-        result = evaluate_tflite(model, dataset, FLAGS.crops, views)
+    if exported:
+        result = tflite.evaluate_tflite(model, dataset, FLAGS.crops, views)
     else:
         result = evaluate(model, dataset, FLAGS.crops, FLAGS.per_class, views)
     result["checkpoint"] = os.path.basename(path)
     result["mixed_precision"] = policy
-    out = RunDir(FLAGS.model_dir).eval_result(FLAGS.split, FLAGS.crops, result.get("quantize", ""))
+    kind = f"tflite_{result['quantize']}" if FLAGS.tflite else "onnx" if FLAGS.onnx else ""
+    out = RunDir(FLAGS.model_dir).eval_result(FLAGS.split, FLAGS.crops, kind)
     atomic_write_json(out, result)
     print(
         f"{FLAGS.split}, {len(views)} view(s), {result['num_examples']} images, "

@@ -14,6 +14,13 @@ The library is `alexnet_tf.inference.export`.
 0-255; probabilities out) and classes.json; --quantize=float16 halves it, int8 quarters it
 and calibrates on training images of --data_dir (default: the run's data). The library
 is `alexnet_tf.inference.tflite`.
+
+    python -m alexnet_tf.export --model_dir=runs/demo --export_dir=exports/alexnet_onnx \
+        --format=onnx
+
+--format=onnx writes exports/alexnet_onnx/<N>/model.onnx (the same crops in; probabilities
+and the top-5 classes out; any batch size) and classes.json, for onnxruntime, TensorRT and
+Triton; it needs the `onnx` extra. The library is `alexnet_tf.inference.onnx_export`.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from absl import flags
 from alexnet_tf.core import cli
 
 FLAGS = flags.FLAGS
+FORMATS = ["savedmodel", "tflite", "onnx"]
 
 
 def define_flags() -> None:
@@ -37,7 +45,12 @@ def define_flags() -> None:
     flags.DEFINE_boolean(
         "features", False, "Add a `features` signature: image bytes in, fc7 (4096) out."
     )
-    flags.DEFINE_enum("format", "savedmodel", ["savedmodel", "tflite"], "What to write.")
+    flags.DEFINE_enum(
+        "format",
+        "savedmodel",
+        FORMATS,
+        "savedmodel (TF Serving) | tflite (LiteRT) | onnx (onnxruntime, TensorRT, Triton).",
+    )
     flags.DEFINE_enum(
         "quantize",
         "none",
@@ -60,19 +73,26 @@ def main(argv):
     cli.require("model_dir", "export_dir")
     if not os.path.isdir(FLAGS.model_dir):
         cli.usage_error(f"--model_dir={FLAGS.model_dir} does not exist.")
-    tflite = FLAGS.format == "tflite"
-    if not tflite:
+    if FLAGS.format != "tflite":
         for name in ("quantize", "data_dir"):
             if FLAGS[name].present:
                 cli.usage_error(f"--{name} applies to --format=tflite only.")
-    elif FLAGS.features or FLAGS.mixed_precision != "float32":
+    if FLAGS.format != "savedmodel" and (FLAGS.features or FLAGS.mixed_precision != "float32"):
         bad = "--features" if FLAGS.features else f"--mixed_precision={FLAGS.mixed_precision}"
+        why = {
+            "tflite": "the flatbuffer is float32 (--quantize=float16 or int8 makes it smaller)",
+            "onnx": "the graph is float32 (ONNX runtimes choose their own precision: TensorRT "
+            "builds fp16 or int8 engines from it)",
+        }[FLAGS.format]
         cli.usage_error(
-            f"{bad} does not combine with --format=tflite: the flatbuffer is float32 "
-            "(--quantize=float16 or int8 makes it smaller) and has no features output."
+            f"{bad} does not combine with --format={FLAGS.format}: {why}, and it has no "
+            "features output."
         )
-    if tflite:
+    if FLAGS.format == "tflite":
         _export_tflite()
+        return
+    if FLAGS.format == "onnx":
+        _export_onnx()
         return
     from alexnet_tf.core.keras_file import ModelFileError
     from alexnet_tf.inference.export import ExportError, export
@@ -90,6 +110,17 @@ def main(argv):
     except (FileNotFoundError, FileExistsError, ExportError, ModelFileError) as e:
         cli.usage_error(str(e))
     print(f"exported {final}")
+
+
+def _export_onnx():
+    from alexnet_tf.core.keras_file import ModelFileError
+    from alexnet_tf.inference.onnx_export import FILE, OnnxError, export_onnx
+
+    try:
+        final = export_onnx(FLAGS.model_dir, FLAGS.export_dir, FLAGS.version, FLAGS.checkpoint)
+    except (FileNotFoundError, FileExistsError, OnnxError, ModelFileError) as e:
+        cli.usage_error(str(e))
+    print(f"exported {os.path.join(final, FILE)}")
 
 
 def _export_tflite():

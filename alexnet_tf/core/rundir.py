@@ -105,9 +105,10 @@ class RunDir:
         """A study's run: what the train command printed."""
         return self._path("train.log")
 
-    def eval_result(self, split: str, crops: int, tflite_quantize: str = "") -> str:
-        """Written by python -m alexnet_tf.evaluate (with --tflite: eval_..._tflite_Q)."""
-        suffix = f"_tflite_{tflite_quantize}" if tflite_quantize else ""
+    def eval_result(self, split: str, crops: int, exported: str = "") -> str:
+        """Written by python -m alexnet_tf.evaluate; `exported` names an exported file it
+        evaluated instead of the Keras model ("tflite_int8", "onnx"): eval_..._EXPORTED."""
+        suffix = f"_{exported}" if exported else ""
         return self._path(f"eval_{split}_{crops}crop{suffix}.json")
 
     def checkpoint(self, name: str) -> str:

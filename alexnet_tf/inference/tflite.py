@@ -227,9 +227,10 @@ def _quantization(interpreter) -> str:
     return "float16" if np.float16 in dtypes else "none"
 
 
-def evaluate_tflite(runner: Runner, dataset, crops: int = 1, views=None) -> dict:
-    """Top-1/top-5 error of a .tflite file on `dataset`, as `inference.evaluate` does for
-    the Keras model (views averaged the same way)."""
+def evaluate_tflite(runner, dataset, crops: int = 1, views=None) -> dict:
+    """Top-1/top-5 error of an exported file on `dataset`, as `inference.evaluate` does
+    for the Keras model (views averaged the same way): `runner` is a `Runner` of a .tflite
+    file, or anything of its interface (`onnx_export.Runner`)."""
     from alexnet_tf.data.views import view_names
     from alexnet_tf.model.metrics import TopKError
 

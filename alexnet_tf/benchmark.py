@@ -7,7 +7,8 @@ applies, the configuration, TF version, CPU).
     python -m alexnet_tf.benchmark input [--data_dir=DIR]       # pipeline vs decode-only
     python -m alexnet_tf.benchmark end_to_end [--data_dir=DIR]  # model.fit from TFRecords
     python -m alexnet_tf.benchmark serve                        # the SavedModel's latency
-    python -m alexnet_tf.benchmark serve --tflite=E/1/model.tflite  # beside its Keras model
+    python -m alexnet_tf.benchmark serve --tflite=E/1/model.tflite --onnx=O/1/model.onnx
+                                          # a run's SavedModel, TFLite, ONNX and Keras model
     python -m alexnet_tf.benchmark convert --num_images=2000    # make_tfrecords by workers
     python -m alexnet_tf.benchmark service --num_workers=2      # input via tf.data service
     python -m alexnet_tf.benchmark end_to_end --data_service=HOST:PORT  # fit fed by it
@@ -69,7 +70,16 @@ def define_flags() -> None:
     )
     flags.DEFINE_string("profile_dir", os.path.join("runs", "profile"), "Where --profile writes.")
     flags.DEFINE_string(
-        "tflite", None, "serve: time this .tflite file (export --format=tflite) beside its model."
+        "tflite",
+        None,
+        "serve: time this .tflite file (export --format=tflite) beside the SavedModel and "
+        "Keras model of the run it came from (and --onnx's file).",
+    )
+    flags.DEFINE_string(
+        "onnx",
+        None,
+        "serve: time this .onnx file (export --format=onnx) beside the SavedModel and Keras "
+        "model of the run it came from (and --tflite's file).",
     )
 
 
@@ -107,14 +117,17 @@ def main(argv, modes=None, command="python -m alexnet_tf.benchmark"):
             check_reachable(FLAGS.data_service)
         except ServiceError as e:
             cli.usage_error(str(e))
-    if FLAGS.tflite:
+    for kind in ("tflite", "onnx"):
+        path = FLAGS[kind].value
+        if not path:
+            continue
         if mode != "serve":
-            cli.usage_error(f"--tflite applies to serve only. Received mode {mode}")
-        source = os.path.join(os.path.dirname(FLAGS.tflite), "classes.json")
-        if not os.path.isfile(FLAGS.tflite) or not os.path.isfile(source):
+            cli.usage_error(f"--{kind} applies to serve only. Received mode {mode}")
+        source = os.path.join(os.path.dirname(path), "classes.json")
+        if not os.path.isfile(path) or not os.path.isfile(source):
             cli.usage_error(
-                f"--tflite={FLAGS.tflite} is not a file written by export --format=tflite "
-                "(model.tflite with classes.json beside it)."
+                f"--{kind}={path} is not a file written by export --format={kind} "
+                f"(model.{kind} with classes.json beside it)."
             )
     import tensorflow as tf
 

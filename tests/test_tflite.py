@@ -164,19 +164,31 @@ def test_int8_agrees_with_float32_on_the_demo_validation_images(tmp_path):
     assert agree >= 0.95, agree
 
 
-def test_benchmark_serve_times_the_flatbuffer_beside_its_keras_model(small_run):
+def test_benchmark_serve_times_a_runs_savedmodel_tflite_and_onnx_together(small_run, tmp_path):
+    """One process, the same crops: the run's SavedModel in TF Serving's session, its
+    .tflite and .onnx files, and the Keras model they came from."""
+    r = subprocess.run(
+        [sys.executable, "-m", "alexnet_tf.export", f"--model_dir={small_run['model_dir']}",
+         f"--export_dir={tmp_path / 'onnx'}", "--format=onnx"],
+        capture_output=True, text=True, env=ENV,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    onnx_file = r.stdout.split()[1]
     r = subprocess.run(
         [sys.executable, "-m", "alexnet_tf.benchmark", "serve",
-         f"--tflite={small_run['exports']['int8']}", "--batch_size=2", "--steps=3",
-         "--warmup_steps=1", "--mixed_precision=float32"],
+         f"--tflite={small_run['exports']['int8']}", f"--onnx={onnx_file}", "--batch_size=2",
+         "--steps=3", "--warmup_steps=1", "--mixed_precision=float32"],
         capture_output=True, text=True, env=ENV,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr[-3000:]
     result = json.loads(r.stdout.strip().splitlines()[-1])
-    assert result["quantize"] == "int8" and result["interpreter"] == tflite.interpreter_name()
+    assert result["quantize"] == "int8"
+    assert result["interpreters"] == {"tflite": tflite.interpreter_name(), "onnx": "onnxruntime"}
     assert result["source"] == os.path.join(small_run["model_dir"], "best.keras")
-    assert result["images_per_sec"] > 0 and result["keras_images_per_sec"] > 0
-    assert result["tflite_over_keras_batch1"] > 0
+    formats = {"savedmodel", "tflite", "onnx", "keras"}
+    assert set(result["images_per_sec_by_format"]) == formats
+    assert all(v > 0 for v in result["images_per_sec_by_format"].values())
+    assert set(result["over_keras_batch1"]) == formats - {"keras"}
     assert "reproduce with: python -m alexnet_tf.benchmark serve --tflite=" in r.stdout
     r = subprocess.run(
         [sys.executable, "-m", "alexnet_tf.benchmark", "train",

@@ -48,7 +48,8 @@ class Bench:
     num_workers: int = 0
     data_service: str | None = None  # HOST:PORT: end_to_end reads through the service
     profile_dir: str | None = None  # set: a TensorBoard profiler trace of timed steps
-    tflite: str | None = None  # serve: this .tflite file beside the Keras model it came from
+    tflite: str | None = None  # serve: this .tflite file beside the run's other formats
+    onnx: str | None = None  # serve: this .onnx file beside the run's other formats
 
     @property
     def compute_dtype(self) -> tf.DType:
@@ -480,47 +481,74 @@ def _ms(pair) -> dict:
     return {"median": round(pair[0] * 1e3, 2), "p99": round(pair[1] * 1e3, 2)}
 
 
-def bench_serve_tflite(bench: Bench):
-    """A .tflite file (export --format=tflite) beside the float32 Keras model it came from
-    (its classes.json names it), on the same centre crops of photographs."""
+def _exported_source(path: str) -> str:
+    """The .keras file an exported file (TFLite, ONNX) came from: its classes.json says."""
     import json
 
-    from alexnet_tf.data import augment
-    from alexnet_tf.inference import saving
-    from alexnet_tf.inference.tflite import Runner
+    with open(os.path.join(os.path.dirname(path), "classes.json"), encoding="utf-8") as f:
+        return json.load(f)["source"]
 
-    runner = Runner(bench.tflite, num_threads=os.cpu_count())
-    with open(os.path.join(os.path.dirname(bench.tflite), "classes.json"), encoding="utf-8") as f:
-        source = json.load(f)["source"]
+
+def bench_serve_files(bench: Bench):
+    """The exported files of one run side by side on the same centre crops of
+    photographs, in one process: its SavedModel (written by export's code, run in the
+    session TF Serving loads it into, `predict_images`), the .tflite and/or .onnx files
+    given, and the float32 Keras model they all came from."""
+    from alexnet_tf.data import augment
+    from alexnet_tf.inference import onnx_export, saving, tflite
+    from alexnet_tf.inference.export import write_saved_model
+    from alexnet_tf.inference.session import SessionModel
+
+    files = {"tflite": bench.tflite, "onnx": bench.onnx}
+    sources = {_exported_source(p) for p in files.values() if p}
+    if len(sources) != 1:
+        raise ValueError(f"--tflite and --onnx come from different models: {sorted(sources)}")
+    (source,) = sources
     model = saving.load_for_inference(source, "float32")
-    size = runner.image_size
+    size = int(model.input.shape[1])
     crops = np.stack(
         [augment.decode_crop(b, augment.centre_offset(size), crop=size).numpy()
          for b in photo_jpegs(bench.batch_size)]
     ).astype(np.float32)  # fmt: skip
     keras_fn = tf.function(lambda x: tf.nn.softmax(tf.cast(model(x, training=False), tf.float32)))
-    calls = {
-        "tflite": lambda n: runner(crops[:n]),
-        "keras": lambda n: keras_fn(tf.constant(crops[:n])).numpy(),
-    }
-    latency, throughput = _latency_and_rate(bench, calls)
-    speedup = latency["keras"][0] / latency["tflite"][0]
+    calls = {"keras": lambda n: keras_fn(tf.constant(crops[:n])).numpy()}
+    runners = {}
+    if bench.tflite:
+        runners["tflite"] = tflite.Runner(bench.tflite, num_threads=os.cpu_count())
+    if bench.onnx:
+        runners["onnx"] = onnx_export.Runner(bench.onnx, num_threads=os.cpu_count())
+    for name, runner in runners.items():
+        calls[name] = lambda n, runner=runner: runner(crops[:n])
+    names = [f"class_{i}" for i in range(int(model.output.shape[-1]))]
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        path = os.path.join(tmp, "1")
+        write_saved_model(model, names, names, path, "alexnet")
+        session = stack.enter_context(SessionModel(path))
+        calls["savedmodel"] = lambda n: session.run(
+            "predict_images", {"images": crops[:n]}, ["probabilities"]
+        )
+        latency, throughput = _latency_and_rate(bench, calls)
+    first = next(iter(runners))
     result = {
-        "images_per_sec": round(throughput["tflite"], 1),
-        "keras_images_per_sec": round(throughput["keras"], 1),
-        "latency_ms_batch1": _ms(latency["tflite"]),
-        "keras_latency_ms_batch1": _ms(latency["keras"]),
-        "tflite_over_keras_batch1": round(speedup, 3),
-        "quantize": runner.quantize,
-        "interpreter": runner.interpreter_name,
-        "tflite_bytes": os.path.getsize(bench.tflite),
+        "images_per_sec": round(throughput[first], 1),
+        "latency_ms_batch1": _ms(latency[first]),
+        "images_per_sec_by_format": {k: round(v, 1) for k, v in throughput.items()},
+        "latency_ms_batch1_by_format": {k: _ms(v) for k, v in latency.items()},
+        "over_keras_batch1": {
+            k: round(latency["keras"][0] / v[0], 3) for k, v in latency.items() if k != "keras"
+        },
+        "quantize": runners["tflite"].quantize if "tflite" in runners else None,
+        "interpreters": {k: r.interpreter_name for k, r in runners.items()},
+        "bytes": {k: os.path.getsize(p) for k, p in files.items() if p},
         "source": source,
     }
+    order = ["savedmodel", *runners, "keras"]
     summary = (
-        f"{bench.tflite} ({runner.quantize}, {runner.interpreter_name}): batch 1 median "
-        f"{latency['tflite'][0] * 1e3:.1f} ms vs the Keras model's "
-        f"{latency['keras'][0] * 1e3:.1f} ms ({speedup:.2f}x); batch {bench.batch_size}: "
-        f"{throughput['tflite']:.1f} images/s vs {throughput['keras']:.1f}"
+        "batch 1 median: "
+        + ", ".join(f"{k} {latency[k][0] * 1e3:.1f} ms" for k in order)
+        + f"; batch {bench.batch_size}: "
+        + ", ".join(f"{k} {throughput[k]:.1f}" for k in order)
+        + " images/s (the SavedModel in TF Serving's session, on crops)"
     )
     return result, summary
 
@@ -529,8 +557,8 @@ def bench_serve(bench: Bench):
     """serving_default of a SavedModel written by export's own code, run by both loaders
     in the field (TF2's object loader, and the session TF Serving loads it into), beside
     the bare Keras model on the same centre crops."""
-    if bench.tflite:
-        return bench_serve_tflite(bench)
+    if bench.tflite or bench.onnx:
+        return bench_serve_files(bench)
     from alexnet_tf.data import augment
     from alexnet_tf.inference.export import write_saved_model
     from alexnet_tf.inference.session import SessionModel

@@ -33,6 +33,25 @@ def tower_a_layers(bench, cls):
     ]
 
 
+def _compared(bench, calls: dict, what: str, keys: tuple):
+    """(result, summary) for two forms of the same work timed in alternation: `calls`
+    {form: fn}, the model's form first; `keys` name the other form's images/s and its
+    time over the model's form's in the JSON."""
+    seconds = alternated_seconds(calls, bench.steps, bench.warmup_steps)
+    ours, other = calls
+    ratio = seconds[other] / seconds[ours]
+    result = {
+        "images_per_sec": round(bench.batch_size / seconds[ours], 1),
+        keys[0]: round(bench.batch_size / seconds[other], 1),
+        keys[1]: round(ratio, 3),
+    }
+    summary = (
+        f"{what}: {ours} {seconds[ours] * 1e3:.0f} ms, {other} {seconds[other] * 1e3:.0f} ms "
+        f"({ratio:.3f}x)"
+    )
+    return result, summary
+
+
 def bench_layout(bench):
     """Forward + backward of tower a's conv layers, on the shapes the model gives them, in
     channels-last (NHWC, the model's) and channels-first (NCHW) layout."""
@@ -61,22 +80,9 @@ def bench_layout(bench):
                 return tape.gradient(loss, kernel)
 
             steps[fmt].append(step)
-    seconds = alternated_seconds(
-        {fmt: lambda fns=fns: [fn().numpy() for fn in fns] for fmt, fns in steps.items()},
-        bench.steps,
-        bench.warmup_steps,
-    )
-    result = {
-        "images_per_sec": round(bench.batch_size / seconds["NHWC"], 1),
-        "nchw_images_per_sec": round(bench.batch_size / seconds["NCHW"], 1),
-        "nchw_relative_time": round(seconds["NCHW"] / seconds["NHWC"], 3),
-    }
-    summary = (
-        f"tower a's conv layers, forward + backward, batch {bench.batch_size}: NHWC "
-        f"{seconds['NHWC'] * 1e3:.0f} ms, NCHW {seconds['NCHW'] * 1e3:.0f} ms "
-        f"({result['nchw_relative_time']}x)"
-    )
-    return result, summary
+    calls = {fmt: lambda fns=fns: [fn().numpy() for fn in fns] for fmt, fns in steps.items()}
+    what = f"tower a's conv layers, forward + backward, batch {bench.batch_size}"
+    return _compared(bench, calls, what, ("nchw_images_per_sec", "nchw_relative_time"))
 
 
 def bench_lrn(bench):
@@ -103,18 +109,8 @@ def bench_lrn(bench):
 
             fns.append(step)
         calls[implementation] = lambda fns=fns: [fn().numpy() for fn in fns]
-    seconds = alternated_seconds(calls, bench.steps, bench.warmup_steps)
-    result = {
-        "images_per_sec": round(bench.batch_size / seconds["banded"], 1),
-        "op_images_per_sec": round(bench.batch_size / seconds["op"], 1),
-        "speedup_over_op": round(seconds["op"] / seconds["banded"], 2),
-    }
-    summary = (
-        f"LRN forward + backward, tower a's {len(shapes)} layers, batch {bench.batch_size}: "
-        f"banded {seconds['banded'] * 1e3:.0f} ms, TF's op {seconds['op'] * 1e3:.0f} ms "
-        f"({result['speedup_over_op']}x)"
-    )
-    return result, summary
+    what = f"LRN forward + backward, tower a's {len(shapes)} layers, batch {bench.batch_size}"
+    return _compared(bench, calls, what, ("op_images_per_sec", "speedup_over_op"))
 
 
 MODES = {

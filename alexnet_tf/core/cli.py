@@ -6,8 +6,9 @@ in the programs' `main()`; everything below takes plain arguments.
     def main(argv):
         cli.no_arguments(argv)
         ...
-    if __name__ == "__main__":
-        cli.run(main, "evaluate")
+
+    def run():  # the installed command, alexnet-evaluate
+        cli.run(main, "evaluate", define_flags)
 """
 
 from __future__ import annotations

@@ -96,7 +96,7 @@ def main(argv):
     from alexnet_tf.core.files import atomic_write_json
     from alexnet_tf.core.keras_file import ModelFileError
     from alexnet_tf.inference import onnx_export, saving, tflite
-    from alexnet_tf.inference.evaluate import evaluate
+    from alexnet_tf.inference.evaluate import evaluate, evaluate_exported
 
     try:
         if FLAGS.data_dir or FLAGS.tfds_name:
@@ -128,7 +128,7 @@ def main(argv):
     ) as e:  # fmt: skip
         cli.usage_error(str(e))
     if exported:
-        result = tflite.evaluate_tflite(model, dataset, FLAGS.crops, views)
+        result = evaluate_exported(model, dataset, FLAGS.crops, views)
     else:
         result = evaluate(model, dataset, FLAGS.crops, FLAGS.per_class, views)
     result["checkpoint"] = os.path.basename(path)

@@ -52,3 +52,31 @@ def evaluate(model, dataset, crops: int = 1, per_class: bool = False, views=None
             float(h / c) if c else None for h, c in zip(hits, counts, strict=True)
         ]
     return result
+
+
+def evaluate_exported(runner, dataset, crops: int = 1, views=None) -> dict:
+    """Top-1/top-5 error of an exported file on `dataset`, as `evaluate` does for the
+    Keras model (views averaged the same way): `runner` maps a batch of crops to
+    probabilities and names its `quantize` and `interpreter_name` (`tflite.Runner`,
+    `onnx_export.Runner`)."""
+    top1, top5 = TopKError(1), TopKError(5)
+    n = 0
+    for images, labels in dataset:
+        images = images.numpy()
+        if images.ndim == 5:  # (B, V, S, S, 3): every view, then their mean
+            b, v = images.shape[:2]
+            probs = runner(images.reshape(b * v, *images.shape[2:])).reshape(b, v, -1).mean(1)
+        else:
+            probs = runner(images)
+        top1.update_state(labels, probs)
+        top5.update_state(labels, probs)
+        n += len(labels)
+    return {
+        "top1_error": float(top1.result()),
+        "top5_error": float(top5.result()),
+        "num_examples": n,
+        "crops": crops,
+        "views": list(views or view_names(crops)),
+        "quantize": runner.quantize,
+        "interpreter": runner.interpreter_name,
+    }

@@ -99,7 +99,8 @@ def export_onnx(
         version, final = base.claim(version)
     except ValueError as e:
         raise OnnxError(str(e)) from None
-    _needs("onnx"), _needs("tf2onnx"), _needs("onnxruntime")  # before any work
+    for module in ("onnx", "tf2onnx", "onnxruntime"):  # before any work
+        _needs(module)
     model = saving.load_for_inference(path, "float32")
     ids, names = saving.read_class_list(model_dir, model.output.shape[-1])
     with base.writing(version) as tmp:
@@ -141,6 +142,3 @@ class Runner:
     def __call__(self, images) -> np.ndarray:
         images = np.asarray(images, np.float32)
         return self.session.run(["probabilities"], {"images": images})[0]
-
-    def top_classes(self, images) -> np.ndarray:
-        return self.session.run(["classes"], {"images": np.asarray(images, np.float32)})[0]

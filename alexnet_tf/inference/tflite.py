@@ -225,33 +225,3 @@ def _quantization(interpreter) -> str:
     if np.int8 in dtypes:
         return "int8"
     return "float16" if np.float16 in dtypes else "none"
-
-
-def evaluate_tflite(runner, dataset, crops: int = 1, views=None) -> dict:
-    """Top-1/top-5 error of an exported file on `dataset`, as `inference.evaluate` does
-    for the Keras model (views averaged the same way): `runner` is a `Runner` of a .tflite
-    file, or anything of its interface (`onnx_export.Runner`)."""
-    from alexnet_tf.data.views import view_names
-    from alexnet_tf.model.metrics import TopKError
-
-    top1, top5 = TopKError(1), TopKError(5)
-    n = 0
-    for images, labels in dataset:
-        images = images.numpy()
-        if images.ndim == 5:  # (B, V, S, S, 3): every view, then their mean
-            b, v = images.shape[:2]
-            probs = runner(images.reshape(b * v, *images.shape[2:])).reshape(b, v, -1).mean(1)
-        else:
-            probs = runner(images)
-        top1.update_state(labels, probs)
-        top5.update_state(labels, probs)
-        n += len(labels)
-    return {
-        "top1_error": float(top1.result()),
-        "top5_error": float(top5.result()),
-        "num_examples": n,
-        "crops": crops,
-        "views": list(views or view_names(crops)),
-        "quantize": runner.quantize,
-        "interpreter": runner.interpreter_name,
-    }

@@ -129,6 +129,15 @@ def main(argv, modes=None, command="python -m alexnet_tf.benchmark"):
                 f"--{kind}={path} is not a file written by export --format={kind} "
                 f"(model.{kind} with classes.json beside it)."
             )
+    if FLAGS.tflite and FLAGS.onnx:
+        from alexnet_tf.core.rundir import exported_source
+
+        sources = {exported_source(FLAGS.tflite), exported_source(FLAGS.onnx)}
+        if len(sources) != 1:
+            cli.usage_error(
+                f"--tflite and --onnx are timed beside the model they came from, so they must "
+                f"come from one; their classes.json name {' and '.join(sorted(sources))}."
+            )
     import tensorflow as tf
 
     from alexnet_tf.core import precision

@@ -196,3 +196,14 @@ def test_benchmark_serve_times_a_runs_savedmodel_tflite_and_onnx_together(small_
         capture_output=True, text=True, env=ENV,
     )  # fmt: skip
     assert r.returncode == 2 and "--tflite applies to serve only" in r.stderr
+    other = tmp_path / "other" / "1"
+    other.mkdir(parents=True)
+    (other / "model.onnx").write_bytes(b"")
+    (other / "classes.json").write_text(json.dumps({"source": "/elsewhere/best.keras"}))
+    r = subprocess.run(
+        [sys.executable, "-m", "alexnet_tf.benchmark", "serve",
+         f"--tflite={small_run['exports']['int8']}", f"--onnx={other / 'model.onnx'}"],
+        capture_output=True, text=True, env=ENV,
+    )  # fmt: skip
+    assert r.returncode == 2 and "must come from one" in r.stderr, r.stderr[-2000:]
+    assert "/elsewhere/best.keras" in r.stderr and "Traceback" not in r.stderr

@@ -197,3 +197,9 @@ def read_run_config(model_dir: str) -> dict | None:
 def source_model_file(init_from: str) -> str:
     """The .keras file --init_from names: a model dir's best.keras, or the file itself."""
     return RunDir(init_from).best if os.path.isdir(init_from) else init_from
+
+
+def exported_source(path: str) -> str:
+    """The .keras file an exported file (TFLite, ONNX) came from: its classes.json says."""
+    with open(os.path.join(os.path.dirname(path), "classes.json"), encoding="utf-8") as f:
+        return json.load(f)["source"]

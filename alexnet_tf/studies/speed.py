@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from alexnet_tf.core import constants
 from alexnet_tf.core.precision import policy_scope
+from alexnet_tf.core.rundir import exported_source
 from alexnet_tf.model import CONV_SPECS
 from alexnet_tf.model.optimizer import PaperSGD
 
@@ -481,12 +482,19 @@ def _ms(pair) -> dict:
     return {"median": round(pair[0] * 1e3, 2), "p99": round(pair[1] * 1e3, 2)}
 
 
-def _exported_source(path: str) -> str:
-    """The .keras file an exported file (TFLite, ONNX) came from: its classes.json says."""
-    import json
+@contextlib.contextmanager
+def _saved_model(model):
+    """(path, SessionModel): `model`'s SavedModel written by export's own code into a
+    temporary directory, loaded in the session TF Serving loads it into."""
+    from alexnet_tf.inference.export import write_saved_model
+    from alexnet_tf.inference.session import SessionModel
 
-    with open(os.path.join(os.path.dirname(path), "classes.json"), encoding="utf-8") as f:
-        return json.load(f)["source"]
+    names = [f"class_{i}" for i in range(int(model.output.shape[-1]))]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "1")
+        write_saved_model(model, names, names, path, "alexnet")
+        with SessionModel(path) as session:
+            yield path, session
 
 
 def bench_serve_files(bench: Bench):
@@ -496,11 +504,9 @@ def bench_serve_files(bench: Bench):
     given, and the float32 Keras model they all came from."""
     from alexnet_tf.data import augment
     from alexnet_tf.inference import onnx_export, saving, tflite
-    from alexnet_tf.inference.export import write_saved_model
-    from alexnet_tf.inference.session import SessionModel
 
     files = {"tflite": bench.tflite, "onnx": bench.onnx}
-    sources = {_exported_source(p) for p in files.values() if p}
+    sources = {exported_source(p) for p in files.values() if p}
     if len(sources) != 1:
         raise ValueError(f"--tflite and --onnx come from different models: {sorted(sources)}")
     (source,) = sources
@@ -519,11 +525,7 @@ def bench_serve_files(bench: Bench):
         runners["onnx"] = onnx_export.Runner(bench.onnx, num_threads=os.cpu_count())
     for name, runner in runners.items():
         calls[name] = lambda n, runner=runner: runner(crops[:n])
-    names = [f"class_{i}" for i in range(int(model.output.shape[-1]))]
-    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
-        path = os.path.join(tmp, "1")
-        write_saved_model(model, names, names, path, "alexnet")
-        session = stack.enter_context(SessionModel(path))
+    with _saved_model(model) as (_, session):
         calls["savedmodel"] = lambda n: session.run(
             "predict_images", {"images": crops[:n]}, ["probabilities"]
         )
@@ -560,19 +562,13 @@ def bench_serve(bench: Bench):
     if bench.tflite or bench.onnx:
         return bench_serve_files(bench)
     from alexnet_tf.data import augment
-    from alexnet_tf.inference.export import write_saved_model
-    from alexnet_tf.inference.session import SessionModel
     from alexnet_tf.model import build_alexnet
 
     with policy_scope(bench.mixed_precision):
         model = build_alexnet(bench.num_classes, tower_devices=None)
-    names = [f"class_{i}" for i in range(bench.num_classes)]
     jpegs = photo_jpegs(bench.batch_size)
-    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
-        path = os.path.join(tmp, "1")
-        write_saved_model(model, names, names, path, "alexnet")
+    with _saved_model(model) as (path, session):
         serve = tf.saved_model.load(path).signatures["serving_default"]
-        session = stack.enter_context(SessionModel(path))
         crops = tf.stack([augment.decode_crop(b, augment.CENTRE_OFFSET) for b in jpegs])
         bare = tf.function(lambda x: tf.nn.softmax(tf.cast(model(x, training=False), tf.float32)))
         batches = {n: np.array(jpegs[:n], dtype=object) for n in (1, bench.batch_size)}

@@ -36,6 +36,7 @@ setup(
         "pillow>=10",  # make_tfrecords: CMYK, PNG, palette and EXIF-rotated images
         "matplotlib>=3.8",  # learning curves and filter pictures
         "tqdm>=4.60",  # make_tfrecords progress bar
+        "scipy>=1.11",  # make_tfrecords --ilsvrc_dir reads the devkit's meta.mat
         "tensorflow-serving-api>=2.21,<2.22",  # the export's warm-up records (PredictionLog)
     ],
     extras_require={

@@ -12,6 +12,8 @@ CROP = 224  # section 4.1: the network sees 224x224 patches
 
 # -- a data directory ----------------------------------------------------------------------
 SPLITS = ("train", "validation")
+# The folders a raw image tree may hold each split in: Kaggle's copy of ImageNet says `val`.
+SPLIT_FOLDERS = {"train": ("train",), "validation": ("validation", "val")}
 METADATA_FILE = "metadata.json"  # classes, names, counts, mean, RGB eigen-decomposition
 CONVERSION_REPORT_FILE = "conversion_report.json"  # every converted and skipped file
 CONVERSION_CONFIG_FILE = "conversion_config.json"  # what the shards were made with

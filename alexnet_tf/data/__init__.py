@@ -3,7 +3,9 @@
     from alexnet_tf import data
     ds = data.train_dataset("data/imagenet", batch_size=128)
 
-`schema` (the TFRecord fields), `tfrecords` (image folders -> shards), `augment` (the
+`schema` (the TFRecord fields), `tfrecords` (image folders -> shards), `ilsvrc`
+(ILSVRC-2012's three archives read in place, labelled through the devkit), `plan` (what a
+conversion reads), `augment` (the
 paper's augmentations as pure functions), `views` (the evaluation views by name, without
 TensorFlow), `pipeline` (the tf.data chains, whose public
 names this package hands on), `service` (the training pipeline on tf.data service

@@ -2,16 +2,17 @@
 
 The library behind `tools/make_tfrecords.py`; see that tool for the command line.
 
-Layouts: `RAW/train/<class>/*`, `RAW/validation/<class>/*`, or ImageNet's flat
-`RAW/validation/*` with a labels file. Images are resized as the paper did (shorter side
-to `resize`, central square crop; section 2) and stored as RGB JPEG. Each shard is written
+Layouts: `RAW/train/<class>/*`, `RAW/validation/<class>/*` (or `RAW/val/`, as Kaggle's
+copy of ImageNet names it), or a flat validation folder with a labels file; or, through
+`data/ilsvrc.py`, ILSVRC-2012's three archives read in place. Images are resized as the
+paper did (shorter side to `resize`, central square crop; section 2) and stored as RGB
+JPEG. Each shard is written
 under a temporary name and renamed when complete, with a small sidecar of its counts and
 pixel statistics, so an interrupted run resumes where it stopped.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import logging
@@ -20,7 +21,7 @@ import random
 import stat
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -28,6 +29,7 @@ from PIL import Image, ImageOps
 from alexnet_tf.core import constants
 from alexnet_tf.core.constants import RESIZE
 from alexnet_tf.core.files import atomic_write_json, remove_stale_temporaries, replacing
+from alexnet_tf.data.plan import ConversionError, Plan  # noqa: F401 - part of this API
 
 JPEG_QUALITY = 90  # re-encoding quality for resized or converted images
 # Larger images are refused unread: a decompression bomb claims billions of pixels.
@@ -35,30 +37,8 @@ MAX_PIXELS = 100_000_000
 EXIF_ORIENTATION = 0x0112
 
 
-class ConversionError(ValueError):
-    """Bad arguments or input, found before any conversion work starts."""
-
-
 class SkipImage(Exception):
     """This file cannot become a training image; the message says why."""
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What to convert: classes, and per split the (relative path, 0-based label) pairs."""
-
-    input_dir: str
-    classes: tuple[str, ...]
-    names: tuple[str, ...]
-    items: dict = field(default_factory=dict)  # split -> list[(relpath, label)]
-
-    def digest(self) -> str:
-        h = hashlib.sha256()
-        for split in sorted(self.items):
-            for rel, label in self.items[split]:
-                h.update(f"{split}\0{rel}\0{label}\n".encode())
-        h.update("\0".join(self.classes).encode())
-        return h.hexdigest()
 
 
 # ---------------------------------------------------------------------------- discovery
@@ -144,13 +124,14 @@ def discover(
     if not os.path.isdir(input_dir):
         raise ConversionError(f"--input_dir={input_dir} does not exist or is not a directory.")
     root = os.path.realpath(input_dir)
-    present = [s for s in constants.SPLITS if os.path.isdir(os.path.join(root, s))]
+    folder_of = _split_folders(root, input_dir)
+    present = list(folder_of)
     if not present:
         entries = sorted(os.listdir(root))[:10]
         raise ConversionError(
             f"Unknown layout in --input_dir={input_dir}: expected RAW/train/<class>/<image> "
-            f"and/or RAW/validation/<class>/<image> (or a flat RAW/validation/ with "
-            f"--validation_labels). Found: {entries or 'an empty directory'}"
+            f"and/or RAW/validation/<class>/<image> (or a flat RAW/validation/ or RAW/val/ "
+            f"with --validation_labels). Found: {entries or 'an empty directory'}"
         )
     skipped: list = []
     train_dir = os.path.join(root, "train")
@@ -159,7 +140,7 @@ def discover(
     elif "train" in present:
         classes = _subdirs(train_dir)
     else:
-        classes = _subdirs(os.path.join(root, "validation"))
+        classes = _subdirs(os.path.join(root, folder_of["validation"]))
     if not classes:
         raise ConversionError(
             f"No class folders found in {train_dir if 'train' in present else root}: "
@@ -176,7 +157,7 @@ def discover(
 
     items: dict = {}
     for split in present:
-        split_dir = os.path.join(root, split)
+        split_dir = os.path.join(root, folder_of[split])
         folders = _subdirs(split_dir)
         if split == "validation" and validation_labels:
             items[split] = _flat_validation(
@@ -211,15 +192,49 @@ def discover(
     return Plan(input_dir=root, classes=tuple(classes), names=tuple(names), items=items), skipped
 
 
+def _split_folders(root: str, input_dir: str) -> dict:
+    """split -> the folder holding it: `validation`, or `val` as Kaggle's copy names it."""
+    found = {}
+    for split in constants.SPLITS:
+        names = [f for f in constants.SPLIT_FOLDERS[split] if os.path.isdir(os.path.join(root, f))]
+        if len(names) > 1:
+            raise ConversionError(
+                f"--input_dir={input_dir} holds both {' and '.join(names)}/: both would be "
+                f"the {split} split. Keep one."
+            )
+        if names:
+            found[split] = names[0]
+    return found
+
+
+def _label_lines(lines: list[str], path: str) -> dict | None:
+    """{file name or id: synset} from 'FILENAME SYNSET' lines, or from Kaggle's
+    LOC_val_solution.csv (header `ImageId,PredictionString`; the string starts with the
+    WNID). None for single-column lines (one synset per file)."""
+    if lines and lines[0].replace(" ", "").lower().startswith("imageid,predictionstring"):
+        mapping = {}
+        for n, line in enumerate(lines[1:], start=2):
+            image_id, _, prediction = line.partition(",")
+            if not prediction.split():
+                raise ConversionError(
+                    f"--validation_labels={path} line {n}: {line!r} has no WNID after the "
+                    "comma (expected 'ImageId,WNID x y x y ...')."
+                )
+            mapping[image_id.strip()] = prediction.split()[0]
+        return mapping
+    if all(len(line.split()) >= 2 for line in lines):
+        return dict(line.split()[:2] for line in lines)
+    return None
+
+
 def _flat_validation(root, split_dir, labels_file, index, skipped, follow_symlinks):
     found = _list_files(split_dir, root, follow_symlinks, skipped)
     files = [os.path.relpath(os.path.join(root, rel), split_dir) for rel in found]
     lines = _read_lines(labels_file, "validation_labels")
-    if all(len(line.split()) >= 2 for line in lines):
-        mapping = dict(line.split()[:2] for line in lines)
-    elif len(lines) == len(files):
+    mapping = _label_lines(lines, labels_file)
+    if mapping is None and len(lines) == len(files):
         mapping = dict(zip(sorted(files), lines, strict=True))
-    else:
+    elif mapping is None:
         raise ConversionError(
             f"--validation_labels={labels_file} has {len(lines)} single-column lines but "
             f"{split_dir} holds {len(files)} files; give one synset per file (sorted file-name "
@@ -227,7 +242,7 @@ def _flat_validation(root, split_dir, labels_file, index, skipped, follow_symlin
         )
     pairs = []
     for name in files:
-        synset = mapping.get(name)
+        synset = mapping.get(name, mapping.get(os.path.splitext(name)[0]))
         rel = os.path.relpath(os.path.join(split_dir, name), root)
         if synset is None:
             skipped.append((rel, "not listed in --validation_labels"))
@@ -351,29 +366,29 @@ def encode_shard(task: ShardTask) -> EncodedShard:
     TensorFlow, so a worker starts in a fraction of a second."""
     records, converted, skipped = [], [], []
     pixel_sum, outer_sum, pixel_count = np.zeros(3), np.zeros((3, 3)), 0
-    for rel, label in task.items:
-        path = os.path.join(task.input_dir, rel)
-        try:
+    handles: dict = {}  # archive name -> open file, for archived images
+    try:
+        for item in task.items:
+            rel, label = item[0], item[1]
             try:
-                with open(path, "rb") as f:
-                    data = f.read()
-            except OSError as e:
-                raise SkipImage(f"cannot read file ({e.strerror})") from None
-            loaded = load_image(data, task.resize, task.quality)
-        except SkipImage as e:
-            skipped.append((rel, str(e)))
-            continue
-        img = loaded.image
-        records.append((loaded.jpeg, img.height, img.width, os.path.basename(rel), label))
-        if loaded.note:
-            converted.append((rel, loaded.note))
-        if task.split == "train":  # section 4.1: statistics of the training set
-            # Sums in 0-255 units, exact in float64 (under 2^53); scaling each pixel to
-            # [0, 1] first took a third of the conversion's time.
-            px = np.asarray(img, np.uint8).reshape(-1, 3).astype(np.float64)
-            pixel_sum += np.ones(len(px)) @ px
-            outer_sum += px.T @ px
-            pixel_count += len(px)
+                loaded = load_image(_read_item(task, item, handles), task.resize, task.quality)
+            except SkipImage as e:
+                skipped.append((rel, str(e)))
+                continue
+            img = loaded.image
+            records.append((loaded.jpeg, img.height, img.width, os.path.basename(rel), label))
+            if loaded.note:
+                converted.append((rel, loaded.note))
+            if task.split == "train":  # section 4.1: statistics of the training set
+                # Sums in 0-255 units, exact in float64 (under 2^53); scaling each pixel
+                # to [0, 1] first took a third of the conversion's time.
+                px = np.asarray(img, np.uint8).reshape(-1, 3).astype(np.float64)
+                pixel_sum += np.ones(len(px)) @ px
+                outer_sum += px.T @ px
+                pixel_count += len(px)
+    finally:
+        for f in handles.values():
+            f.close()
     info = {
         "shard": task.name,
         "written": len(records),
@@ -384,6 +399,20 @@ def encode_shard(task: ShardTask) -> EncodedShard:
         "pixel_count": pixel_count,
     }
     return EncodedShard(records, info)
+
+
+def _read_item(task: ShardTask, item: tuple, handles: dict) -> bytes:
+    """An item's encoded bytes: a file under the input directory, or (items of five) an
+    image read by offset from an archive (`ilsvrc.read_member`)."""
+    if len(item) > 2:
+        from alexnet_tf.data import ilsvrc
+
+        return ilsvrc.read_member(task.input_dir, item, handles)
+    try:
+        with open(os.path.join(task.input_dir, item[0]), "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise SkipImage(f"cannot read file ({e.strerror})") from None
 
 
 def write_shard(task: ShardTask, shard: EncodedShard) -> dict:
@@ -492,7 +521,7 @@ def _check_config(output_dir: str, config: dict) -> None:
 
 
 def convert(
-    input_dir: str,
+    input_dir: str | None,
     output_dir: str,
     train_shards: int = 1024,
     validation_shards: int = 128,
@@ -505,12 +534,35 @@ def convert(
     names_file: str | None = None,
     follow_symlinks: bool = False,
     progress: bool = True,
+    ilsvrc_dir: str | None = None,
+    verify_archives: bool = False,
 ) -> dict:
-    """Convert `input_dir` into shards in `output_dir`; returns the metadata written.
+    """Convert `input_dir` (image folders) or `ilsvrc_dir` (ILSVRC-2012's three archives,
+    `data/ilsvrc.py`) into shards in `output_dir`; returns the metadata written.
 
     All argument and layout errors raise ConversionError before any image is read.
     Rerunning with the same arguments after an interruption keeps finished shards.
     """
+    if bool(input_dir) == bool(ilsvrc_dir):
+        raise ConversionError(
+            "Give exactly one of --input_dir (image folders) and --ilsvrc_dir (the three "
+            f"ILSVRC-2012 archives). Received: --input_dir={input_dir} "
+            f"--ilsvrc_dir={ilsvrc_dir}"
+        )
+    if ilsvrc_dir:
+        given = {
+            "validation_labels": validation_labels,
+            "synsets_file": synsets_file,
+            "names_file": names_file,
+        }
+        clash = [f"--{k}={v}" for k, v in given.items() if v]
+        if clash:
+            raise ConversionError(
+                f"{', '.join(clash)}: with --ilsvrc_dir the devkit's meta.mat and ground "
+                "truth give the classes, names and validation labels; drop the flag."
+            )
+    elif verify_archives:
+        raise ConversionError("--verify_archives checks the files of --ilsvrc_dir; give it.")
     if resize < 0:
         raise ConversionError(f"--resize must be 0 (keep originals) or > 0. Received: {resize}")
     if not 1 <= quality <= 100:
@@ -518,9 +570,14 @@ def convert(
     num_workers = num_workers or os.cpu_count() or 1
     if num_workers < 1:
         raise ConversionError(f"--num_workers must be >= 1. Received: {num_workers}")
-    plan, skipped_early = discover(
-        input_dir, validation_labels, synsets_file, names_file, follow_symlinks
-    )
+    if ilsvrc_dir:
+        from alexnet_tf.data import ilsvrc
+
+        plan, skipped_early = ilsvrc.plan(ilsvrc_dir, output_dir, verify_archives)
+    else:
+        plan, skipped_early = discover(
+            input_dir, validation_labels, synsets_file, names_file, follow_symlinks
+        )
     shards = {"train": train_shards, "validation": validation_shards}
     tasks = plan_shards(plan, output_dir, shards, resize, quality, seed)
     os.makedirs(os.path.join(output_dir, constants.SHARD_INFO_DIR), exist_ok=True)
@@ -564,6 +621,8 @@ def _write_results(output_dir, plan: Plan, tasks, infos: list, skipped_early, co
         "skipped": [list(s) for s in skipped_early]
         + [s for i in infos.values() for s in i["skipped"]],
     }
+    if plan.source:
+        report["source"] = plan.source
     stats = pixel_statistics(by_split.get("train", []))
     metadata = {
         "classes": list(plan.classes),
@@ -577,6 +636,8 @@ def _write_results(output_dir, plan: Plan, tasks, infos: list, skipped_early, co
         "converted": len(report["converted"]),
         "skipped": len(report["skipped"]),
     }
+    if plan.source and plan.source["notes"]:
+        metadata["notes"] = plan.source["notes"]  # e.g. a partial download
     atomic_write_json(os.path.join(output_dir, constants.CONVERSION_REPORT_FILE), report)
     atomic_write_json(os.path.join(output_dir, constants.METADATA_FILE), metadata)
     return metadata

@@ -3,7 +3,8 @@
 `write(folder)` writes ILSVRC2012_img_train.tar (inner <wnid>.tar files of
 <wnid>_<n>.JPEG), ILSVRC2012_img_val.tar (flat ILSVRC2012_val_<8 digits>.JPEG) and
 ILSVRC2012_devkit_t12.tar.gz (data/meta.mat written with scipy.io.savemat in the devkit's
-field order, with inner WordNet nodes, and data/ILSVRC2012_validation_ground_truth.txt).
+field order, with inner WordNet nodes, and data/ILSVRC2012_validation_ground_truth.txt;
+the writers are `studies.archives`').
 The leaves' ILSVRC2012_IDs are not in WNID order, as in the real devkit, so mapping an ID
 straight to an output index gives wrong labels. Among the images are the two kinds of
 awkward file the real set holds: a PNG under a .JPEG name and a CMYK JPEG.
@@ -13,10 +14,11 @@ from __future__ import annotations
 
 import io
 import os
-import tarfile
 
 import numpy as np
 from PIL import Image
+
+from alexnet_tf.studies import archives
 
 # ILSVRC2012_ID -> (WNID, words) of the leaves: IDs in another order than the WNIDs.
 LEAVES = {
@@ -30,16 +32,6 @@ INNER = {  # inner WordNet nodes: meta.mat holds them after the leaves
     6: ("n00015388", "animal, animate being, beast, brute, creature, fauna", [1, 3, 4, 5]),
 }
 SORTED_WNIDS = sorted(w for w, _ in LEAVES.values())
-FIELDS = (
-    "ILSVRC2012_ID",
-    "WNID",
-    "words",
-    "gloss",
-    "num_children",
-    "children",
-    "wordnet_height",
-    "num_train_images",
-)
 TRAIN_PER_CLASS = 3
 # ground truth, one ID per validation image in file-name order
 VALIDATION_IDS = (4, 1, 2, 3, 1, 4, 2, 3)
@@ -66,34 +58,6 @@ def _jpeg(seed: int, size=(180, 140), mode="RGB", fmt="JPEG") -> bytes:
     return buf.getvalue()
 
 
-def _tar(files: dict) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
-def meta_mat(leaves: dict = LEAVES, inner: dict = INNER) -> bytes:
-    """meta.mat's `synsets` struct array, fields in the devkit's order."""
-    import scipy.io
-
-    rows = []
-    for i, (wnid, words) in leaves.items():
-        rows.append((i, wnid, words, f"gloss of {wnid}", 0, np.zeros(0), 0, 1300))
-    for i, (wnid, words, children) in inner.items():
-        rows.append((i, wnid, words, "inner", len(children), np.array(children, float), 2, 0))
-    synsets = np.zeros((len(rows), 1), dtype=[(f, object) for f in FIELDS])
-    for k, row in enumerate(rows):
-        for f, value in zip(FIELDS, row, strict=True):
-            synsets[k, 0][f] = np.array(value, np.uint16) if isinstance(value, int) else value
-    buf = io.BytesIO()
-    scipy.io.savemat(buf, {"synsets": synsets})
-    return buf.getvalue()
-
-
 def write(
     folder: str,
     train_per_class: int = TRAIN_PER_CLASS,
@@ -109,25 +73,14 @@ def write(
             files[PNG_NAMED_JPEG] = _jpeg(7, size, fmt="PNG")
         if wnid == "n01739381":
             files[CMYK] = _jpeg(8, size, mode="CMYK")
-        inner[f"{wnid}.tar"] = _tar(files)
+        inner[f"{wnid}.tar"] = archives.tar_bytes(files)
     validation = {
         f"ILSVRC2012_val_{n + 1:08d}.JPEG": _jpeg(1000 + n, size) for n in range(len(ground_truth))
     }
-    truth = "".join(f"{i}\n" for i in ground_truth).encode()
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for name, data in {
-            "ILSVRC2012_devkit_t12/data/meta.mat": meta_mat(),
-            "ILSVRC2012_devkit_t12/data/ILSVRC2012_validation_ground_truth.txt": truth,
-            "ILSVRC2012_devkit_t12/readme.txt": b"devkit\n",
-        }.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
     written = {
-        "ILSVRC2012_img_train.tar": _tar(inner),
-        "ILSVRC2012_img_val.tar": _tar(validation),
-        "ILSVRC2012_devkit_t12.tar.gz": buf.getvalue(),
+        "ILSVRC2012_img_train.tar": archives.tar_bytes(inner),
+        "ILSVRC2012_img_val.tar": archives.tar_bytes(validation),
+        "ILSVRC2012_devkit_t12.tar.gz": archives.devkit_bytes(LEAVES, ground_truth, INNER),
     }
     for name, data in written.items():
         with open(os.path.join(folder, name), "wb") as f:

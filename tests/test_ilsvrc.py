@@ -19,6 +19,7 @@ from trainer import ROOT
 
 from alexnet_tf.core import constants
 from alexnet_tf.data import ilsvrc, schema, tfrecords
+from alexnet_tf.studies import archives as packing
 
 TOOL = os.path.join(ROOT, "tools", "make_tfrecords.py")
 
@@ -348,7 +349,7 @@ def test_tfds_numbers_each_wnid_as_the_devkit_mapping_does():
     assert len(tfds_names) == 1000
     ids = np.random.default_rng(0).permutation(1000) + 1  # IDs not in WNID order
     leaves = {int(i): (w, f"words of {w}") for i, w in zip(ids, tfds_names, strict=True)}
-    id_to_wnid, words = ilsvrc.read_meta(arch.meta_mat(leaves, {1001: ("n0", "root", [1])}))
+    id_to_wnid, words = ilsvrc.read_meta(packing.meta_mat(leaves, {1001: ("n0", "root", [1])}))
     devkit = ilsvrc.Devkit(tuple(sorted(id_to_wnid.values())), (), id_to_wnid, ())
     for i, wnid in id_to_wnid.items():
         assert devkit.label_of_id(i) == tfds_names.index(wnid)

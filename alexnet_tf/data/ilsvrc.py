@@ -324,6 +324,7 @@ def plan(ilsvrc_dir: str, output_dir: str, verify: bool = False):
         ],
     }
     counts = {s: len(v) for s, v in items.items()}
+    items = {s: v for s, v in items.items() if v}  # an archive of no image: no shards
     notes = [
         f"{ARCHIVES[s]} holds {counts[s]:,} images, not ILSVRC-2012's {OFFICIAL_IMAGES[s]:,}: "
         "a partial or different download."

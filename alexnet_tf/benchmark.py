@@ -63,6 +63,12 @@ def define_flags() -> None:
     flags.DEFINE_integer("num_images", 400, "convert: photographs to crop and convert.")
     flags.DEFINE_integer("num_workers", 0, "convert, service: largest worker count (0: all cores).")
     flags.DEFINE_boolean(
+        "deterministic",
+        False,
+        "end_to_end: as train --deterministic: TensorFlow's op determinism on, and the "
+        "TFRecords read through the replayable pipeline.",
+    )
+    flags.DEFINE_boolean(
         "profile",
         False,
         "Write a TensorBoard profiler trace of the timed steps (end_to_end: of "
@@ -117,6 +123,11 @@ def main(argv, modes=None, command="python -m alexnet_tf.benchmark"):
             check_reachable(FLAGS.data_service)
         except ServiceError as e:
             cli.usage_error(str(e))
+    if FLAGS.deterministic and (mode != "end_to_end" or FLAGS.data_service):
+        cli.usage_error(
+            "--deterministic applies to end_to_end, without --data_service. Received mode "
+            f"{mode}{' with --data_service' if FLAGS.data_service else ''}"
+        )
     for kind in ("tflite", "onnx"):
         path = FLAGS[kind].value
         if not path:

@@ -68,6 +68,12 @@ def define_flags() -> None:
         "Evaluate this .onnx file (export --format=onnx of the run) in onnxruntime instead "
         "of the Keras model, on the same data and views: eval_<split>_<crops>crop_onnx.json.",
     )
+    flags.DEFINE_boolean(
+        "deterministic",
+        False,
+        "TensorFlow's op determinism on: the same numbers, to the bit, on every rerun (the "
+        "data are read in file order either way).",
+    )
     cli.define_precision_flag()
 
 
@@ -98,6 +104,10 @@ def main(argv):
     from alexnet_tf.inference import onnx_export, saving, tflite
     from alexnet_tf.inference.evaluate import evaluate, evaluate_exported
 
+    if FLAGS.deterministic:
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
     try:
         if FLAGS.data_dir or FLAGS.tfds_name:
             data_dir, tfds_name = FLAGS.data_dir, FLAGS.tfds_name
@@ -133,6 +143,7 @@ def main(argv):
         result = evaluate(model, dataset, FLAGS.crops, FLAGS.per_class, views)
     result["checkpoint"] = os.path.basename(path)
     result["mixed_precision"] = policy
+    result["deterministic"] = FLAGS.deterministic
     kind = f"tflite_{result['quantize']}" if FLAGS.tflite else "onnx" if FLAGS.onnx else ""
     out = RunDir(FLAGS.model_dir).eval_result(FLAGS.split, FLAGS.crops, kind)
     atomic_write_json(out, result)

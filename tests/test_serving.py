@@ -452,8 +452,9 @@ def test_evaluate_and_predict_clis(trained, tmp_path):
     result = json.load(open(os.path.join(trained["model_dir"], "eval_validation_10crop.json")))
     assert set(result) == {
         "top1_error", "top5_error", "num_examples", "crops", "views", "checkpoint",
-        "mixed_precision",
+        "mixed_precision", "deterministic",
     }  # fmt: skip
+    assert result["deterministic"] is False
     assert result["num_examples"] == 12 and result["crops"] == 10
     assert result["views"] == list(view_names(10))
     assert result["mixed_precision"] == "float32"

@@ -130,6 +130,22 @@ def random_offset(size=RESIZE, crop=CROP, seed=None):
     return tf.random.uniform((2,), 0, size - crop + 1, dtype=tf.int32, seed=seed)
 
 
+def keyed_offset(key, size=RESIZE, crop=CROP):
+    """random_offset drawn from a stateless key (shape (2,) int64): the same key, the
+    same offset, in whatever thread or process it is drawn."""
+    return tf.random.stateless_uniform((2,), key, 0, size - crop + 1, dtype=tf.int32)
+
+
+def keyed_flip(image, key):
+    """random_flip drawn from a stateless key (its own fold of it, not the offset's)."""
+    return flip(image, tf.random.stateless_uniform((), fold_key(key, 1)) < 0.5)
+
+
+def fold_key(key, data):
+    """A new stateless key from `key` and an integer: (seed, pass) -> the pass's element."""
+    return tf.random.experimental.stateless_fold_in(key, tf.cast(data, tf.int64))
+
+
 def flip(image, do_flip):
     """Mirror an (H, W, C) image left-right when `do_flip` (a bool tensor) is true."""
     return tf.cond(do_flip, lambda: tf.reverse(image, axis=[1]), lambda: image)

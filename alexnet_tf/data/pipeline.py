@@ -294,6 +294,9 @@ def train_dataset(
     data_service: str | None = None,
     job_name: str | None = None,
     autotune: bool = False,
+    deterministic: bool = False,
+    start: int = 0,
+    examples_per_pass: int | None = None,
 ) -> tf.data.Dataset:
     """Training batches: random image_size crops of the 256x256 images (crop=False: the
     centre one) and random reflections (section 4.1), (uint8 (B, S, S, 3), int32 (B,)).
@@ -311,6 +314,10 @@ def train_dataset(
     of another name is another pass over the data. Not with cache or tfds_name.
     autotune=True: tf.data's autotuner sets the parallelism instead (`fixed` says why it
     is off).
+    deterministic=True: every example and every random draw is a function of `seed`, the
+    pass over the data and the example's place in it (`deterministic_examples`), and the
+    stream begins at example `start` (a resumed run's step times batch_size);
+    examples_per_pass: the train records (default: metadata.json's count).
     """
     if batch_size < 1:
         raise DataError(f"batch_size must be >= 1. Received: batch_size={batch_size}")
@@ -319,6 +326,20 @@ def train_dataset(
             "data_service runs the pipeline on its workers, which read TFRecord shards "
             "afresh each pass: it takes neither cache nor tfds_name."
         )
+    if deterministic:
+        ds = deterministic_examples(
+            data_dir, seed or 0, start, per_pass=examples_per_pass,
+            image_size=image_size, crop=crop, flip=flip,
+            shuffle_buffer=shuffle_buffer, cycle_length=cycle_length,
+            threads=input_threads(private_threads),
+            refused={"cache": cache, "skip_errors": skip_errors, "exclude": exclude,
+                     "tfds_name": tfds_name, "data_service": data_service,
+                     "input_context": input_context},
+        )  # fmt: skip
+        ds = ds.batch(batch_size, drop_remainder=True).prefetch(PREFETCH_BATCHES)
+        options = tf.data.Options()
+        options.deterministic = True  # whatever a caller's options say
+        return fixed(ds, private_threads).with_options(options)
     if data_service:
         input_context = None  # the dispatcher shares the shards out
     ds, parse = _examples(
@@ -353,6 +374,82 @@ def train_dataset(
         ds = service.distribute(ds, data_service, job_name or service.JOB_NAME)
         ds = fixed(ds.prefetch(PREFETCH_BATCHES))  # the trainer's side of the service
     return ds
+
+
+def deterministic_examples(
+    data_dir: str,
+    seed: int,
+    start: int = 0,
+    *,
+    per_pass: int | None = None,
+    image_size: int = constants.CROP,
+    crop: bool = True,
+    flip: bool = True,
+    shuffle_buffer: int = SHUFFLE_BUFFER,
+    cycle_length: int = CYCLE_LENGTH,
+    threads: int = 1,
+    refused: dict | None = None,
+) -> tf.data.Dataset:
+    """The training examples as a function of (seed, pass, place): an endless stream of
+    (uint8 image, int32 label) that begins at example `start`.
+
+    Pass p reads the shards in an order drawn from the key (seed, p), interleaved in
+    order, through a shuffle buffer seeded from (seed, p); example i of the pass takes its
+    crop and reflection from the key (seed, p) folded with i. Parallel reading and
+    decoding keep that order (deterministic=True). So the stream is the same in every
+    process, and a run resumed at step s rebuilds it at example s * batch_size: the
+    passes before are not read at all, and the current one is read up to that place
+    without decoding (records only). The examples per pass come from metadata.json.
+    PCA lighting and dropout draw inside the model, from generators the run's backups
+    keep (`training.run`). per_pass: the records in the train shards (default:
+    metadata.json's count).
+
+    `refused` holds the train_dataset options this stream cannot take: any that is set
+    raises DataError naming it."""
+    named = [k for k, v in (refused or {}).items() if v]
+    if named:
+        raise DataError(
+            f"deterministic=True cannot be combined with {', '.join(named)}: those read the "
+            "data in an order this stream does not fix."
+        )
+    files = list_shards(data_dir, "train")
+    per_pass = per_pass or metadata_file(data_dir).get("num_examples", {}).get("train")
+    if not per_pass:
+        raise DataError(
+            f"deterministic=True needs the number of train records: {data_dir} has no "
+            f"{constants.METADATA_FILE} (make_tfrecords writes it); give the count "
+            "(--num_train_examples)."
+        )
+    first_pass, skip = divmod(start, per_pass)
+    names = tf.constant(files)
+    seed = tf.constant(seed, tf.int64)
+
+    def one_pass(p):
+        key = tf.stack([seed, p])
+        order = tf.argsort(tf.random.stateless_uniform([len(files)], key))
+        records = tf.data.Dataset.from_tensor_slices(tf.gather(names, order)).interleave(
+            tf.data.TFRecordDataset,
+            cycle_length=min(cycle_length, len(files)),
+            num_parallel_calls=min(cycle_length, len(files), threads),
+            deterministic=True,
+        )
+        records = records.shuffle(shuffle_buffer, seed=seed * 1_000_003 + p)
+        return records.enumerate().map(lambda i, record: (augment.fold_key(key, i), record))
+
+    ds = tf.data.Dataset.range(first_pass, 2**62).flat_map(one_pass).skip(skip)
+    decode = image_decoder(data_dir)
+
+    def example(key, record):
+        image_bytes, label = schema.parse_example(record)[:2]
+        offset = (
+            augment.keyed_offset(key, crop=image_size)
+            if crop
+            else augment.centre_offset(image_size)
+        )
+        image = decode(image_bytes, offset, crop=image_size)
+        return (augment.keyed_flip(image, key) if flip else image), label
+
+    return ds.map(example, num_parallel_calls=threads, deterministic=True)
 
 
 def eval_dataset(

@@ -25,3 +25,25 @@ def load_for_inference(path: str, policy: str = "float32") -> AlexNet:
         model = AlexNet.from_config(config)
     model.load_weights(path)
     return model
+
+
+def random_states(model) -> list:
+    """The state variables of every `keras.random.SeedGenerator` the model's layers draw
+    from (dropout's masks, PCA lighting's alphas), in layer order. A `tf.train.Checkpoint`
+    of the model alone leaves them out (measured: Keras 3.15), so a run resumed from such
+    a backup would draw other masks than the run it continues; the run's backups keep
+    these too (`training.run`)."""
+    import keras
+
+    found, seen = [], set()
+
+    def visit(layer):
+        for value in vars(layer).values():
+            if isinstance(value, keras.random.SeedGenerator) and id(value) not in seen:
+                seen.add(id(value))
+                found.append(value.state)
+        for sub in getattr(layer, "layers", ()):
+            visit(sub)
+
+    visit(model)
+    return found

@@ -51,6 +51,7 @@ class Bench:
     profile_dir: str | None = None  # set: a TensorBoard profiler trace of timed steps
     tflite: str | None = None  # serve: this .tflite file beside the run's other formats
     onnx: str | None = None  # serve: this .onnx file beside the run's other formats
+    deterministic: bool = False  # end_to_end: op determinism, the replayable pipeline
 
     @property
     def compute_dtype(self) -> tf.DType:
@@ -328,6 +329,9 @@ def bench_end_to_end(bench: Bench):
     images = tf.cast(rng.uniform((bs, size, size, 3), 0, 256, dtype=tf.int32), tf.uint8)
     labels = rng.uniform((bs,), 0, bench.num_classes, dtype=tf.int32)
     service = dict(data_service=bench.data_service or None, job_name=_unique_job())
+    if bench.deterministic:  # as train --deterministic
+        tf.config.experimental.enable_op_determinism()
+        service = dict(deterministic=True)
     sources = {
         "memory": fixed(tf.data.Dataset.from_tensors((images, labels)).repeat()),
         "disk": data.train_dataset(data_dir, bs, repeat=True, seed=0, **service),
@@ -356,6 +360,7 @@ def bench_end_to_end(bench: Bench):
         "slowest_step_ratio": round(max(steps["disk"]) / median["memory"], 2),
         "data_dir": data_dir,
         "through": f"tf.data service at {bench.data_service}" if bench.data_service else "local",
+        "deterministic": bench.deterministic,
     }
     summary = (
         f"{ips:.1f} images/s through model.fit from TFRecords, "

@@ -224,13 +224,23 @@ class StepBackup(keras.callbacks.Callback):
     """Every `every_steps` steps and at each epoch end, a `tf.train.Checkpoint` of the
     model, the optimizer (step count and learning rate included) and `extra` state;
     `restore()` brings the newest back. TF writes checkpoints under temporary names and
-    renames them, and two are kept, so a kill at any moment leaves a loadable one."""
+    renames them, and two are kept, so a kill at any moment leaves a loadable one.
 
-    def __init__(self, directory: str, every_steps: int, extra: dict, read_directory=None):
+    `carried`: variables (the training metrics' accumulators) that Keras resets when an
+    epoch begins; after `restore()` and `carry_into_epoch()`, the values the backup holds
+    are put back at that moment, so an epoch resumed mid-way logs the mean of all its
+    steps, as it would have uninterrupted."""
+
+    def __init__(
+        self, directory: str, every_steps: int, extra: dict, read_directory=None, carried=()
+    ):
         super().__init__()
-        self.directory, self.every_steps, self.extra = directory, every_steps, extra
+        self.directory, self.every_steps = directory, every_steps
+        self.extra = {**extra, **({"carried": list(carried)} if carried else {})}
+        self.carried = list(carried)
         self.read_directory = read_directory or directory
         self._manager = None
+        self._carry = None
 
     def _checkpoint(self):
         if self._manager is None:
@@ -251,6 +261,17 @@ class StepBackup(keras.callbacks.Callback):
             return 0
         self._checkpoint().checkpoint.restore(latest).assert_existing_objects_matched()
         return optimizer_step(model)
+
+    def carry_into_epoch(self) -> None:
+        """Put the restored `carried` values back when the next epoch begins (a resume
+        in the middle of an epoch)."""
+        self._carry = [v.numpy() for v in self.carried]
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self._carry is not None:
+            for variable, value in zip(self.carried, self._carry, strict=True):
+                variable.assign(value)
+            self._carry = None
 
     def save(self):
         start = time.perf_counter()

@@ -160,6 +160,12 @@ class TrainConfig:
     seed: int = option(
         0, "Random seed (weights, augmentation).", valid=("in [0, 2**32)", lambda v: 0 <= v < 2**32)
     )
+    deterministic: bool = option(
+        False,
+        "Replayable run: every example and random draw a function of --seed, the pass and "
+        "the step, TensorFlow's op determinism on; a resume after any kill ends bit for "
+        "bit as a run never killed (docs/training.md).",
+    )
     verbose: int = option(1, "Keras fit verbosity: 0, 1 (bar), 2 (a line).", choices=(0, 1, 2))
 
     @classmethod
@@ -289,6 +295,8 @@ def validate(cfg: TrainConfig) -> None:
     _check_dirs(cfg)
     if cfg.data_service:
         _check_data_service(cfg)
+    if cfg.deterministic:
+        _check_deterministic(cfg)
     if cfg.tfds_name:
         _check_tfds(cfg)
     elif "://" not in cfg.data_dir and not cfg.prepare_demo_data:
@@ -438,6 +446,28 @@ def _check_data_service(cfg: TrainConfig) -> None:
         check_reachable(cfg.data_service)
     except ServiceError as e:
         raise ConfigError(str(e)) from None
+
+
+# What --deterministic cannot fix the order of, and why.
+_NOT_DETERMINISTIC = {
+    "data_service": "the service's workers hand out batches as they finish them",
+    "tfds_name": "TFDS's reader is not resumable at a given example",
+    "skip_bad_records": "records that fail are dropped as they are met",
+    "cache_dataset": "the cached stream has one shard order for every pass",
+}
+
+
+def _check_deterministic(cfg: TrainConfig) -> None:
+    for name, why in _NOT_DETERMINISTIC.items():
+        _need(
+            not getattr(cfg, name),
+            f"--deterministic does not combine with --{name}: {why}. Leave one of the two out.",
+        )
+    _need(
+        cfg.distribution_strategy != "multi_worker_mirrored",
+        "--deterministic runs on one machine: it does not combine with "
+        "--distribution_strategy=multi_worker_mirrored.",
+    )
 
 
 def _check_tfds(cfg: TrainConfig) -> None:

@@ -26,6 +26,7 @@ from alexnet_tf.core.rundir import RunDir, read_run_config
 from alexnet_tf.model import build_alexnet, keras_internals
 from alexnet_tf.model.metrics import TopKError
 from alexnet_tf.model.optimizer import PaperSGD
+from alexnet_tf.model.saving import random_states
 from alexnet_tf.training.callbacks import (
     MONITOR,
     FilterImages,
@@ -312,9 +313,11 @@ def _name_the_bad_shard(config: TrainConfig, error: Exception) -> None:
     ) from error
 
 
-def _datasets(config: TrainConfig, workers: int, scan: dict | None):
-    """(train, validation) datasets of global batches; train repeats forever. `scan`:
-    --skip_bad_records' scan, whose bad records the pipeline leaves out."""
+def _datasets(config: TrainConfig, workers: int, scan: dict | None, num_train: int):
+    """(train, validation): train is a function of the step a fit begins at, giving an
+    endless dataset of global batches (under --deterministic, beginning at that step's
+    examples; otherwise the same dataset whatever the step). `scan`: --skip_bad_records'
+    scan, whose bad records the pipeline leaves out."""
     exclude = None
     if scan is not None:
         from alexnet_tf.data.check import exclusions
@@ -323,23 +326,29 @@ def _datasets(config: TrainConfig, workers: int, scan: dict | None):
     private = config.private_threads or None
     tfds = dict(tfds_name=config.tfds_name or None)
     data_dir = config.data_dir or None
-    train = data.train_dataset(
-        data_dir,
-        config.batch_size,
-        image_size=config.model.image_size,
-        crop=config.crop,
-        flip=config.flip,
-        shuffle_buffer=config.shuffle_buffer,
-        private_threads=private,
-        cache=config.cache_dataset,
-        repeat=True,
-        skip_errors=config.skip_bad_records,
-        exclude=exclude,
-        seed=config.seed,
-        data_service=config.data_service or None,
-        job_name=service_job(config),
-        **tfds,
-    )
+
+    def train_from(step: int):
+        return data.train_dataset(
+            data_dir,
+            config.batch_size,
+            image_size=config.model.image_size,
+            crop=config.crop,
+            flip=config.flip,
+            shuffle_buffer=config.shuffle_buffer,
+            private_threads=private,
+            cache=config.cache_dataset,
+            repeat=True,
+            skip_errors=config.skip_bad_records,
+            exclude=exclude,
+            seed=config.seed,
+            data_service=config.data_service or None,
+            job_name=service_job(config),
+            deterministic=config.deterministic,
+            start=step * config.batch_size,
+            examples_per_pass=num_train,
+            **tfds,
+        )
+
     val = data.eval_dataset(
         data_dir,
         config.batch_size,
@@ -352,11 +361,21 @@ def _datasets(config: TrainConfig, workers: int, scan: dict | None):
     )
     if config.validation_steps:
         val = val.take(config.validation_steps)
+    shards_dir = None if config.tfds_name else config.data_dir
     if workers > 1:
-        shards_dir = None if config.tfds_name else config.data_dir
-        train = _shard_policy(train, shards_dir, "train", workers, config.data_service)
         val = _shard_policy(val, shards_dir, "validation", workers)
-    return train, val
+
+    def train(step: int):
+        if workers > 1:
+            return _shard_policy(
+                train_from(step), shards_dir, "train", workers, config.data_service
+            )
+        return train_from(step)
+
+    if config.deterministic:
+        return train, val
+    built = train(0)  # one dataset for every fit: its stream does not depend on the step
+    return (lambda step: built), val
 
 
 def service_job(config: TrainConfig) -> str | None:
@@ -399,6 +418,7 @@ class _Sizes:
     num_classes: int
     steps_per_epoch: int
     num_validation: int
+    num_train: int | None
 
 
 def _run(config: TrainConfig, choice: precision.Choice) -> dict:
@@ -409,10 +429,10 @@ def _run(config: TrainConfig, choice: precision.Choice) -> dict:
     _log_schedule(config, sizes.steps_per_epoch)
     _write_run_files(config, choice, meta, sizes, role)
     scan = _bad_records(config, role.is_chief) if config.skip_bad_records else None
-    train_ds, val_ds = _datasets(config, role.workers, scan)
+    train_from, val_ds = _datasets(config, role.workers, scan, sizes.num_train)
     lr_control = _lr_control(config, sizes.steps_per_epoch)
-    model = _compiled_model(config, meta, sizes.num_classes, strategy)
-    backup, step = _resume(config, model, lr_control, role, sizes.steps_per_epoch)
+    model, metrics = _compiled_model(config, meta, sizes.num_classes, strategy)
+    backup, step = _resume(config, model, metrics, lr_control, role, sizes.steps_per_epoch)
     initial_epoch = step // sizes.steps_per_epoch
     if initial_epoch >= config.epochs:
         logging.info("All %d epochs are done already (step %d).", config.epochs, step)
@@ -425,7 +445,7 @@ def _run(config: TrainConfig, choice: precision.Choice) -> dict:
         shuffle=False,  # the dataset shuffles itself
     )
     try:
-        return _fit(model, train_ds, config, step, sizes.steps_per_epoch, fit_args)
+        return _fit(model, train_from, config, step, sizes.steps_per_epoch, fit_args)
     except Exception as e:
         _explain_failure(config, e)
         raise
@@ -444,6 +464,10 @@ def _devices(config: TrainConfig) -> tuple[tf.distribute.Strategy, _Role]:
         )
     is_chief, task_id = worker_role(strategy)
     keras.utils.set_random_seed(config.seed)
+    if config.deterministic:
+        # Kernels that could sum in a varying order run in a fixed one, and ops with no
+        # deterministic kernel raise instead of running (TensorFlow's op determinism).
+        tf.config.experimental.enable_op_determinism()
     return strategy, _Role(is_chief, task_id, keras_internals.num_workers(strategy))
 
 
@@ -473,7 +497,7 @@ def _data_sizes(config: TrainConfig) -> tuple[dict, _Sizes]:
             f"--batch_size={config.batch_size} is larger than the {num_train} training "
             f"examples in --data_dir={config.data_dir}; use a smaller batch."
         )
-    return meta, _Sizes(num_classes, steps_per_epoch, counts.get("validation", 0))
+    return meta, _Sizes(num_classes, steps_per_epoch, counts.get("validation", 0), num_train)
 
 
 def _log_schedule(config: TrainConfig, steps_per_epoch: int) -> None:
@@ -534,38 +558,55 @@ def _lr_control(config: TrainConfig, steps_per_epoch: int) -> LearningRateContro
 
 
 def _compiled_model(config: TrainConfig, meta: dict, num_classes: int, strategy):
-    """The network with --freeze applied, compiled with the paper's SGD and top-k errors,
-    its optimizer built (so a backup restores into every slot)."""
+    """(the network with --freeze applied, compiled with the paper's SGD and top-k errors,
+    its optimizer built so a backup restores into every slot; those metrics)."""
     with strategy.scope():
         model = build_model(config, meta, num_classes, config.distribution_strategy)
+        metrics = (TopKError(1, name="top1_error"), TopKError(5, name="top5_error"))
         _freeze(model, config.freeze)
         model.compile(
             optimizer=PaperSGD(
                 config.learning_rate, momentum=config.momentum, kernel_decay=config.weight_decay
             ),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            metrics=[TopKError(1, name="top1_error"), TopKError(5, name="top5_error")],
+            metrics=list(metrics),
             jit_compile=config.jit_compile,
         )
         model.optimizer.build(model.trainable_variables)
-    return model
+    return model, metrics
 
 
-def _resume(config, model, lr_control, role: _Role, steps_per_epoch: int) -> tuple:
+def _metric_states(model, metrics) -> list:
+    """The training metrics' accumulators: the loss's running mean (`model.metrics`) and
+    those of `metrics`, the ones given to compile (they exist before the first step,
+    when the backup is read; Keras builds its own list of them only then)."""
+    found, seen = [], set()
+    for metric in [*model.metrics, *metrics]:
+        for v in metric.variables:
+            if id(v) not in seen:
+                seen.add(id(v))
+                found.append(v)
+    return found
+
+
+def _resume(config, model, metrics, lr_control, role: _Role, steps_per_epoch: int) -> tuple:
     """(the backup callback, the step restored from the newest backup: 0 for a new run,
     which starts from --init_from when given)."""
     run_dir = RunDir(config.model_dir)
     backup = StepBackup(
         run_dir.backup if role.is_chief else run_dir.worker_backup(role.task_id),
         config.backup_every_steps,
-        {"lr_best": lr_control.best, "lr_wait": lr_control.wait},
+        {"lr_best": lr_control.best, "lr_wait": lr_control.wait, "random": random_states(model)},
         read_directory=run_dir.backup,
+        carried=_metric_states(model, metrics),
     )
     step = backup.restore(model)
     if not step and config.init_from:
         start_from(model, config)
     if step:
         epoch, done = divmod(step, steps_per_epoch)
+        if done:
+            backup.carry_into_epoch()
         logging.info(
             "Resuming at step %d: epoch %d, %d of its %d steps done",
             step,
@@ -625,13 +666,15 @@ def from_a_record(error: BaseException) -> bool:
     return any(mark in text for mark in _RECORD_ERROR_MARKS)
 
 
-def _fit(model, train_ds, config: TrainConfig, step: int, steps_per_epoch: int, fit_args):
-    """model.fit from `step`: the rest of an interrupted epoch first, then the others."""
+def _fit(model, train_from, config: TrainConfig, step: int, steps_per_epoch: int, fit_args):
+    """model.fit from `step`: the rest of an interrupted epoch first, then the others.
+    `train_from(step)` gives the training data from that step on (each fit starts a new
+    iterator over it)."""
     initial_epoch, done_in_epoch = divmod(step, steps_per_epoch)
     logs = {}
     if done_in_epoch:  # the rest of the interrupted epoch
         h = model.fit(
-            train_ds,
+            train_from(step),
             epochs=initial_epoch + 1,
             initial_epoch=initial_epoch,
             steps_per_epoch=steps_per_epoch - done_in_epoch,
@@ -641,7 +684,7 @@ def _fit(model, train_ds, config: TrainConfig, step: int, steps_per_epoch: int, 
         initial_epoch += 1
     if initial_epoch < config.epochs:
         h = model.fit(
-            train_ds,
+            train_from(initial_epoch * steps_per_epoch),
             epochs=config.epochs,
             initial_epoch=initial_epoch,
             steps_per_epoch=steps_per_epoch,

@@ -149,3 +149,17 @@ def test_a_data_service_that_cannot_be_used_is_refused_first(args, message, tmp_
         capture_output=True, text=True, env=ENV, cwd=tmp_path,
     )  # fmt: skip
     assert r.returncode == 2 and message in r.stderr, r.stderr[-2000:]
+
+
+@pytest.mark.slow  # 20 s: the end_to_end benchmark again, as train --deterministic runs
+def test_end_to_end_times_the_replayable_run(records, tmp_path):
+    result = _bench(
+        "end_to_end", records, tmp_path, "--mixed_precision=float32", "--batch_size=2",
+        "--deterministic",
+    )  # fmt: skip
+    assert result["deterministic"] is True and result["config"]["deterministic"] is True
+    r = subprocess.run(
+        [sys.executable, "-m", "alexnet_tf.benchmark", "train", "--deterministic"],
+        capture_output=True, text=True, env=ENV, cwd=tmp_path,
+    )  # fmt: skip
+    assert r.returncode == 2 and "--deterministic applies to end_to_end" in r.stderr

@@ -399,10 +399,9 @@ def deterministic_examples(
     decoding keep that order (deterministic=True). So the stream is the same in every
     process, and a run resumed at step s rebuilds it at example s * batch_size: the
     passes before are not read at all, and the current one is read up to that place
-    without decoding (records only). The examples per pass come from metadata.json.
-    PCA lighting and dropout draw inside the model, from generators the run's backups
-    keep (`training.run`). per_pass: the records in the train shards (default:
-    metadata.json's count).
+    without decoding (records only). per_pass: the records in the train shards
+    (default: metadata.json's count). PCA lighting and dropout draw inside the model,
+    from generators the run's backups keep (`training.run`).
 
     `refused` holds the train_dataset options this stream cannot take: any that is set
     raises DataError naming it."""

@@ -6,9 +6,8 @@ Layouts: `RAW/train/<class>/*`, `RAW/validation/<class>/*` (or `RAW/val/`, as Ka
 copy of ImageNet names it), or a flat validation folder with a labels file; or, through
 `data/ilsvrc.py`, ILSVRC-2012's three archives read in place. Images are resized as the
 paper did (shorter side to `resize`, central square crop; section 2) and stored as RGB
-JPEG. Each shard is written
-under a temporary name and renamed when complete, with a small sidecar of its counts and
-pixel statistics, so an interrupted run resumes where it stopped.
+JPEG. Each shard is written under a temporary name and renamed when complete, with a small
+sidecar of its counts and pixel statistics, so an interrupted run resumes where it stopped.
 """
 
 from __future__ import annotations

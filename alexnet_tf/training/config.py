@@ -293,10 +293,10 @@ def validate(cfg: TrainConfig) -> None:
     _check_schedule(cfg)
     _check_strategy(cfg)
     _check_dirs(cfg)
+    if cfg.deterministic:  # before --data_service's check, which asks its dispatcher
+        _check_deterministic(cfg)
     if cfg.data_service:
         _check_data_service(cfg)
-    if cfg.deterministic:
-        _check_deterministic(cfg)
     if cfg.tfds_name:
         _check_tfds(cfg)
     elif "://" not in cfg.data_dir and not cfg.prepare_demo_data:

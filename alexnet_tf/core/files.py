@@ -1,5 +1,6 @@
 """Whole-file writes: a temporary name first, renamed when complete, so a reader (or a
-run killed at any moment) never sees half a file. No TensorFlow here.
+run killed at any moment) never sees half a file; and a file's digest, read in blocks.
+No TensorFlow here.
 
 A temporary is named `NAME.tmp-PID[.ext]`: a failed write removes its own, and
 `remove_stale_temporaries` removes those of processes that were killed mid-write.
@@ -8,6 +9,7 @@ A temporary is named `NAME.tmp-PID[.ext]`: a failed write removes its own, and
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -77,6 +79,14 @@ def atomic_copy(source: str, path: str) -> None:
             os.link(source, tmp)
         except OSError:
             shutil.copyfile(source, tmp)
+
+
+def file_digest(path: str, algorithm: str) -> str:
+    """The hex digest of a file ("sha256", "md5", ...), read in blocks: memory stays
+    flat for a 138 GB archive."""
+    with open(path, "rb") as f:
+        digest = hashlib.file_digest(f, lambda: hashlib.new(algorithm, usedforsecurity=False))
+    return digest.hexdigest()
 
 
 def _alive(pid: int) -> bool:

@@ -19,7 +19,6 @@ ID -> WNID -> place in the sorted list of the devkit's leaves (`docs/data.md`).
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import json
 import logging
@@ -27,7 +26,7 @@ import os
 import tarfile
 from dataclasses import dataclass
 
-from alexnet_tf.core.files import replacing
+from alexnet_tf.core.files import file_digest, replacing
 from alexnet_tf.data.plan import ConversionError, Plan
 
 TRAIN_TAR = "ILSVRC2012_img_train.tar"
@@ -263,20 +262,12 @@ def _isfile(folder: str, name: str) -> bool:
     return os.path.isfile(os.path.join(folder, name))
 
 
-def md5(path: str, chunk: int = 1 << 22) -> str:
-    h = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
 def verify_md5(ilsvrc_dir: str, sums: dict = MD5) -> None:
     """Compare each file's md5 with the published one; raise naming every file that differs."""
     bad = []
     for name, good in sums.items():
         logging.info("md5 of %s", name)
-        got = md5(os.path.join(ilsvrc_dir, name))
+        got = file_digest(os.path.join(ilsvrc_dir, name), "md5")
         if got not in good:
             bad.append(f"{name} (md5 {got}, published {' or '.join(good)})")
     if bad:

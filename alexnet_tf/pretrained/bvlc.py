@@ -17,12 +17,12 @@ inputs reordered from pool5's (C, H, W) flattening to the towers' (H, W, C) each
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 import os
 
 import numpy as np
 
+from alexnet_tf.core.files import file_digest
 from alexnet_tf.pretrained import caffe_npy, onnx_reader
 from alexnet_tf.pretrained.source import (
     CONV_PADS,
@@ -177,14 +177,6 @@ def build(source: Source, mean_rgb=BVLC_MEAN_RGB):
     return model
 
 
-def sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def checksum_note(path: str, digest: str) -> str:
     """Whether the file is the zoo's, where its name says it should be."""
     name = os.path.basename(path)
@@ -223,7 +215,7 @@ def import_file(path: str, model_dir: str, names_file: str | None = None, mean_r
 
     if not os.path.isfile(path):
         raise SourceError(f"{path} is not a file.")
-    digest = sha256(path)
+    digest = file_digest(path, "sha256")
     note = checksum_note(path, digest)
     logging.info("%s: %s", path, note)
     source = read_source(path)

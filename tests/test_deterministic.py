@@ -8,12 +8,11 @@ import subprocess
 import numpy as np
 import pytest
 import tensorflow as tf
-from trainer import ENV, run, train_cmd
+from trainer import ENV, FAULT_TRAIN, run, train_cmd
 
 from alexnet_tf import data
 from alexnet_tf.data import pipeline
 
-FAULT_TRAIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fault_train.py")
 # 24 train images in batches of 4: a pass is 6 steps, an epoch 5, so passes and epochs
 # fall apart, and the backup every 4 steps lands mid-epoch and mid-pass.
 RUN = ["--epochs=3", "--steps_per_epoch=5", "--backup_every_steps=4", "--deterministic"]

@@ -1,7 +1,6 @@
 """make_tfrecords --ilsvrc_dir: ILSVRC-2012's three archives read in place, labelled by
 WNID through the devkit; bad archives refused; Kaggle's copy; TFDS's label order."""
 
-import glob
 import hashlib
 import io
 import json
@@ -14,8 +13,8 @@ import time
 import ilsvrc_archives as arch
 import numpy as np
 import pytest
-import tensorflow as tf
 from PIL import Image
+from shards import examples, feature
 from trainer import ROOT
 
 from alexnet_tf.core import constants
@@ -23,16 +22,6 @@ from alexnet_tf.data import ilsvrc, schema, tfrecords
 from alexnet_tf.studies import archives as packing
 
 TOOL = os.path.join(ROOT, "tools", "make_tfrecords.py")
-
-
-def _examples(out, split):
-    files = sorted(glob.glob(os.path.join(out, constants.shard_pattern(split))))
-    return [tf.train.Example.FromString(r.numpy()) for r in tf.data.TFRecordDataset(files)]
-
-
-def _get(ex, key):
-    f = ex.features.feature[key]
-    return f.bytes_list.value[0] if f.bytes_list.value else f.int64_list.value[0]
 
 
 def _tree(folder):
@@ -76,17 +65,17 @@ def converted(archives, tmp_path_factory):
 
 def test_every_label_is_its_wnids_place_in_sorted_order(converted):
     out, _ = converted
-    train = _examples(out, "train")
+    train = examples(out, "train")
     assert len(train) == 4 * arch.TRAIN_PER_CLASS + 2  # with the PNG and the CMYK file
     for ex in train:
-        name = _get(ex, schema.FILENAME).decode()
+        name = feature(ex, schema.FILENAME).decode()
         wnid = name.split("_")[0]
-        assert _get(ex, schema.LABEL) == 1 + arch.label_of_wnid(wnid), name
-        assert _get(ex, schema.SYNSET).decode() == wnid
-    validation = sorted(_examples(out, "validation"), key=lambda e: _get(e, schema.FILENAME))
-    names = [_get(e, schema.FILENAME).decode() for e in validation]
+        assert feature(ex, schema.LABEL) == 1 + arch.label_of_wnid(wnid), name
+        assert feature(ex, schema.SYNSET).decode() == wnid
+    validation = sorted(examples(out, "validation"), key=lambda e: feature(e, schema.FILENAME))
+    names = [feature(e, schema.FILENAME).decode() for e in validation]
     assert names == [f"ILSVRC2012_val_{n + 1:08d}.JPEG" for n in range(len(arch.VALIDATION_IDS))]
-    got = [_get(e, schema.LABEL) - 1 for e in validation]
+    got = [feature(e, schema.LABEL) - 1 for e in validation]
     assert got == arch.validation_labels()
     # The trap these archives set: the IDs taken as indices would label most images wrong.
     assert sum(g != i - 1 for g, i in zip(got, arch.VALIDATION_IDS, strict=True)) >= 6
@@ -99,9 +88,9 @@ def test_names_come_from_the_devkits_words(converted):
     words = {w: text for w, text in arch.LEAVES.values()}
     assert meta["names"] == [words[w] for w in arch.SORTED_WNIDS]
     assert meta["names"][0] == "tench, Tinca tinca"
-    ex = _examples(out, "train")[0]
-    wnid = _get(ex, schema.SYNSET).decode()
-    assert _get(ex, schema.TEXT).decode() == words[wnid]
+    ex = examples(out, "train")[0]
+    wnid = feature(ex, schema.SYNSET).decode()
+    assert feature(ex, schema.TEXT).decode() == words[wnid]
 
 
 def test_images_convert_as_the_folder_path_converts_them(converted, archives, tmp_path):
@@ -123,8 +112,8 @@ def test_images_convert_as_the_folder_path_converts_them(converted, archives, tm
     folder_out = str(tmp_path / "folders")
     tfrecords.convert(str(raw), folder_out, train_shards=3, validation_shards=1, progress=False)
     by_name = lambda d: {  # noqa: E731
-        _get(e, schema.FILENAME): (_get(e, schema.ENCODED), _get(e, schema.LABEL))
-        for e in _examples(d, "train")
+        feature(e, schema.FILENAME): (feature(e, schema.ENCODED), feature(e, schema.LABEL))
+        for e in examples(d, "train")
     }
     assert by_name(out) == by_name(folder_out)
     meta = json.load(open(os.path.join(out, constants.METADATA_FILE)))
@@ -181,26 +170,30 @@ def test_a_killed_run_resumes_shard_by_shard_to_the_same_bytes(tmp_path):
            f"--output_dir={out}", *args]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     sidecars = os.path.join(out, constants.SHARD_INFO_DIR)
+
+    def finished():
+        """Shards whose sidecar is written: it comes after the shard's rename, so a shard
+        killed between the two is unfinished and rewritten. Sidecars being written (under
+        their temporary names) do not count."""
+        names = os.listdir(sidecars) if os.path.isdir(sidecars) else []
+        return [f[: -len(".json")] for f in names if ".tmp-" not in f]
+
     deadline = time.time() + 120
-    while time.time() < deadline and proc.poll() is None:
-        if os.path.isdir(sidecars) and len(os.listdir(sidecars)) >= 2:
-            break
+    while time.time() < deadline and proc.poll() is None and len(finished()) < 2:
         time.sleep(0.005)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    finished = len(os.listdir(sidecars))
-    assert 2 <= finished < 18, f"the kill came after {finished} of 18 shards"
+    done = finished()
+    assert 2 <= len(done) < 18, f"the kill came after {len(done)} of 18 shards"
     assert not os.path.exists(os.path.join(out, constants.METADATA_FILE))
     index = os.path.join(out, ilsvrc.INDEX_FILE)
-    kept = {f: os.stat(os.path.join(out, f)).st_mtime_ns for f in os.listdir(out)
-            if f.startswith(constants.SPLITS) and ".tmp-" not in f}  # fmt: skip
+    kept = {f: os.stat(os.path.join(out, f)).st_mtime_ns for f in done}
     index_mtime = os.stat(index).st_mtime_ns
     r = subprocess.run(cmd, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-3000:]
     assert os.stat(index).st_mtime_ns == index_mtime  # the index was reused, not rebuilt
     for f, mtime in kept.items():
-        if os.path.exists(os.path.join(sidecars, f + ".json")):
-            assert os.stat(os.path.join(out, f)).st_mtime_ns == mtime, f  # not rewritten
+        assert os.stat(os.path.join(out, f)).st_mtime_ns == mtime, f  # not rewritten
     names = sorted(f for f in os.listdir(whole) if f.startswith(constants.SPLITS))
     assert sorted(f for f in os.listdir(out) if f.startswith(constants.SPLITS)) == names
     for f in names:
@@ -331,11 +324,11 @@ def test_kaggles_copy_converts_with_its_own_files(tmp_path):
     )  # fmt: skip
     assert meta["num_examples"] == {"train": 8, "validation": 8}
     assert meta["names"] == [words[w] for w in arch.SORTED_WNIDS]
-    validation = sorted(_examples(out, "validation"), key=lambda e: _get(e, schema.FILENAME))
-    assert [_get(e, schema.LABEL) - 1 for e in validation] == arch.validation_labels()
-    for ex in _examples(out, "train"):
-        wnid = _get(ex, schema.FILENAME).decode().split("_")[0]
-        assert _get(ex, schema.LABEL) == 1 + arch.label_of_wnid(wnid)
+    validation = sorted(examples(out, "validation"), key=lambda e: feature(e, schema.FILENAME))
+    assert [feature(e, schema.LABEL) - 1 for e in validation] == arch.validation_labels()
+    for ex in examples(out, "train"):
+        wnid = feature(ex, schema.FILENAME).decode().split("_")[0]
+        assert feature(ex, schema.LABEL) == 1 + arch.label_of_wnid(wnid)
     os.makedirs(cls_loc / "validation")
     with pytest.raises(tfrecords.ConversionError, match="holds both validation and val/"):
         tfrecords.convert(str(cls_loc), str(tmp_path / "o2"), validation_labels=str(solution))
@@ -361,8 +354,8 @@ def test_tfds_numbers_each_wnid_as_the_devkit_mapping_does():
 def test_archived_images_decode_to_the_pixels_of_the_source(converted, archives):
     """One validation record decodes to its source image resized as the paper did."""
     out, _ = converted
-    ex = sorted(_examples(out, "validation"), key=lambda e: _get(e, schema.FILENAME))[0]
-    got = np.asarray(Image.open(io.BytesIO(_get(ex, schema.ENCODED))))
+    ex = sorted(examples(out, "validation"), key=lambda e: feature(e, schema.FILENAME))[0]
+    got = np.asarray(Image.open(io.BytesIO(feature(ex, schema.ENCODED))))
     source = Image.open(io.BytesIO(arch._jpeg(1000)))
     want = np.asarray(tfrecords._resize_center_crop(source.convert("RGB"), 256))
     assert got.shape == (256, 256, 3)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image
+from shards import examples, feature
 from trainer import ROOT
 
 from alexnet_tf.core import constants
@@ -69,16 +70,6 @@ def raw(tmp_path):
     return str(r), expect
 
 
-def _records(out, split):
-    files = sorted(tf.io.gfile.glob(os.path.join(out, constants.shard_pattern(split))))
-    return [tf.train.Example.FromString(r.numpy()) for r in tf.data.TFRecordDataset(files)]
-
-
-def _feature(ex, key):
-    f = ex.features.feature[key]
-    return f.bytes_list.value[0] if f.bytes_list.value else f.int64_list.value[0]
-
-
 def test_awkward_files_are_converted_or_reported(raw, tmp_path):
     raw_dir, expect = raw
     out = str(tmp_path / "out")
@@ -94,7 +85,7 @@ def test_awkward_files_are_converted_or_reported(raw, tmp_path):
     assert "not a readable image" in skipped["truncated.JPEG"]
     assert meta["skipped"] == 4 and meta["converted"] == 6
 
-    records = _records(out, "train")
+    records = examples(out, "train")
     assert len(records) == expect["train_written"]
     for ex in records:
         assert set(ex.features.feature) == {
@@ -109,12 +100,12 @@ def test_awkward_files_are_converted_or_reported(raw, tmp_path):
             schema.SYNSET,
             schema.TEXT,
         }
-        image = tf.io.decode_jpeg(_feature(ex, schema.ENCODED)).numpy()
+        image = tf.io.decode_jpeg(feature(ex, schema.ENCODED)).numpy()
         assert image.shape == (256, 256, 3)
-        assert (_feature(ex, schema.HEIGHT), _feature(ex, schema.WIDTH)) == (256, 256)
-        name = _feature(ex, schema.FILENAME).decode()
-        synset = _feature(ex, schema.SYNSET).decode()
-        label = _feature(ex, schema.LABEL)
+        assert (feature(ex, schema.HEIGHT), feature(ex, schema.WIDTH)) == (256, 256)
+        name = feature(ex, schema.FILENAME).decode()
+        synset = feature(ex, schema.SYNSET).decode()
+        label = feature(ex, schema.LABEL)
         assert label == {"cat": 1, "dog": 2}[synset]  # 1-based, sorted folder order
         is_cat = name in ("cmyk.JPEG", "png_named.JPEG", "gray.JPEG")
         if name.startswith("plain"):
@@ -123,7 +114,7 @@ def test_awkward_files_are_converted_or_reported(raw, tmp_path):
             assert synset == ("cat" if is_cat else "dog"), name
     # Mean of the training pixels, against the decoded records (JPEG loses a little).
     pixels = np.concatenate(
-        [tf.io.decode_jpeg(_feature(ex, schema.ENCODED)).numpy().reshape(-1, 3) for ex in records]
+        [tf.io.decode_jpeg(feature(ex, schema.ENCODED)).numpy().reshape(-1, 3) for ex in records]
     )
     np.testing.assert_allclose(meta["mean_rgb"], pixels.mean(0), atol=1.5)
     vecs = np.array(meta["eigvec"])
@@ -184,16 +175,16 @@ def test_exif_rotation_and_originals_kept_without_resize(raw, tmp_path):
     out = str(tmp_path / "out")
     tfrecords.convert(raw_dir, out, train_shards=1, validation_shards=1, num_workers=1, resize=0)
     by_name = {
-        (_feature(ex, schema.SYNSET).decode(), _feature(ex, schema.FILENAME).decode()): ex
-        for ex in _records(out, "train")
+        (feature(ex, schema.SYNSET).decode(), feature(ex, schema.FILENAME).decode()): ex
+        for ex in examples(out, "train")
     }
     rotated = by_name["dog", "rotated.JPEG"]
-    assert (_feature(rotated, schema.HEIGHT), _feature(rotated, schema.WIDTH)) == (300, 200)
-    assert tf.io.decode_jpeg(_feature(rotated, schema.ENCODED)).shape == (300, 200, 3)
+    assert (feature(rotated, schema.HEIGHT), feature(rotated, schema.WIDTH)) == (300, 200)
+    assert tf.io.decode_jpeg(feature(rotated, schema.ENCODED)).shape == (300, 200, 3)
     plain = by_name["cat", "plain0.JPEG"]
     original = open(os.path.join(raw_dir, "train", "cat", "plain0.JPEG"), "rb").read()
-    assert _feature(plain, schema.ENCODED) == original  # an RGB JPEG is stored untouched
-    gray = tf.io.decode_jpeg(_feature(by_name["cat", "gray.JPEG"], schema.ENCODED))
+    assert feature(plain, schema.ENCODED) == original  # an RGB JPEG is stored untouched
+    gray = tf.io.decode_jpeg(feature(by_name["cat", "gray.JPEG"], schema.ENCODED))
     assert gray.shape == (300, 280, 3)
 
 
@@ -217,7 +208,7 @@ def test_deterministic_across_runs_and_worker_counts(raw, tmp_path):
     )
     c = str(tmp_path / "c")
     tfrecords.convert(raw_dir, c, train_shards=3, validation_shards=2, num_workers=1, seed=6)
-    order = lambda d: [_feature(e, schema.FILENAME) for e in _records(d, "train")]  # noqa: E731
+    order = lambda d: [feature(e, schema.FILENAME) for e in examples(d, "train")]  # noqa: E731
     assert order(a) != order(c) and sorted(order(a)) == sorted(order(c))
 
 
@@ -279,8 +270,8 @@ def test_flat_validation_with_labels_file(tmp_path):
             validation_labels=str(labels),
         )
         got = {
-            _feature(e, schema.FILENAME).decode(): _feature(e, schema.LABEL)
-            for e in _records(out, "validation")
+            feature(e, schema.FILENAME).decode(): feature(e, schema.LABEL)
+            for e in examples(out, "validation")
         }
         assert got == {"ILSVRC_0.JPEG": 2, "ILSVRC_1.JPEG": 1, "ILSVRC_2.JPEG": 2}
     with pytest.raises(tfrecords.ConversionError, match="--validation_labels"):
@@ -305,8 +296,8 @@ def test_synsets_and_names_files_fix_order_and_names(raw, tmp_path):
     )
     assert meta["classes"] == ["dog", "cat"]
     assert meta["names"] == ["domestic dog", "domestic cat"]
-    ex = next(e for e in _records(out, "train") if _feature(e, schema.SYNSET) == b"cat")
-    assert _feature(ex, schema.LABEL) == 2 and _feature(ex, schema.TEXT) == b"domestic cat"
+    ex = next(e for e in examples(out, "train") if feature(e, schema.SYNSET) == b"cat")
+    assert feature(ex, schema.LABEL) == 2 and feature(ex, schema.TEXT) == b"domestic cat"
 
 
 def test_bad_arguments_fail_before_any_work(raw, tmp_path):
@@ -419,11 +410,11 @@ def test_hostile_input_is_reported_with_bounded_memory(tmp_path):
     assert "broken symlink (or a symlink loop)" in skipped["train/a/cycle_a.JPEG"]
     assert "symlink loop" in skipped["train/a/up/a"]  # up is train/, and a was walked
     assert len(skipped) == 6
-    written = {_feature(ex, schema.FILENAME).decode(): ex for ex in _records(str(out), "train")}
+    written = {feature(ex, schema.FILENAME).decode(): ex for ex in examples(str(out), "train")}
     assert set(written) == {"plain0.JPEG", "plain1.JPEG", "plain2.JPEG", "one_pixel.png",
                             "wide.png", "tall.png"}  # fmt: skip
     for name, colour in (("one_pixel.png", (0, 255, 0)), ("wide.png", (0, 0, 255))):
-        image = tf.io.decode_jpeg(_feature(written[name], schema.ENCODED)).numpy()
+        image = tf.io.decode_jpeg(feature(written[name], schema.ENCODED)).numpy()
         assert image.shape == (256, 256, 3)
         np.testing.assert_allclose(image.reshape(-1, 3).mean(0), colour, atol=3)
     assert result["meta"]["skipped"] == 6

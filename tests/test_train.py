@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from trainer import ENV, SMALL_WIDTHS, run, train_cmd
+from trainer import ENV, FAULT_TRAIN, SMALL_WIDTHS, run, train_cmd
 
 from alexnet_tf.model import build_alexnet
 from alexnet_tf.model.optimizer import PaperSGD
@@ -115,9 +115,6 @@ def _assert_tensorboard_shows(log_dir, hist, model):
 def _backup_step(model_dir):
     path = tf.train.latest_checkpoint(os.path.join(model_dir, "backup"))
     return int(path.rsplit("-", 1)[1]) if path else 0
-
-
-FAULT_TRAIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fault_train.py")
 
 
 def _assert_finished_whole(model_dir, steps):

@@ -25,6 +25,8 @@ SMALL = [f"--{name}={value}" for name, value in SMALL_WIDTHS.items()]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 # The repository: its configs/, tools/ and notebooks/.
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# `python FAULT_TRAIN FAULT -- TRAIN_FLAGS`: the train command with one injected fault.
+FAULT_TRAIN = os.path.join(ROOT, "tests", "fault_train.py")
 
 
 def train_cmd(data_dir, model_dir, *extra, full_size=False):

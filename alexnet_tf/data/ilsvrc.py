@@ -118,7 +118,6 @@ def _members(fileobj, base: int, size: int, where: str) -> list[tuple[str, int, 
     (`size` bytes) in `fileobj`. Raises ArchiveError naming `where` and the last member
     read when the tar ends early or a header is corrupt: tarfile itself stops without a
     word at a bad header, so the end-of-archive block is checked here."""
-    fileobj.seek(base)
     sub = _Window(fileobj, base, size)
     out: list[tuple[str, int, int]] = []
     last = "no member (the first header)"
@@ -292,7 +291,8 @@ def plan(ilsvrc_dir: str, output_dir: str, verify: bool = False):
     os.makedirs(output_dir, exist_ok=True)
     index = load_index(root, output_dir, skipped)
     place = {w: i for i, w in enumerate(devkit.wnids)}
-    stray = sorted({wnid for wnid, *_ in index["train"]} - set(place))
+    inner_tars = {wnid for wnid, *_ in index["train"]}
+    stray = sorted(inner_tars - set(place))
     if stray:
         raise ArchiveError(
             f"{TRAIN_TAR} holds inner tars for WNIDs that are no leaf of the devkit's "
@@ -330,7 +330,7 @@ def plan(ilsvrc_dir: str, output_dir: str, verify: bool = False):
         "ilsvrc_dir": root,
         "images": counts,
         "classes": len(devkit.wnids),
-        "inner_tars": len({wnid for wnid, *_ in index["train"]}),
+        "inner_tars": len(inner_tars),
         "notes": notes,
     }
     result = Plan(

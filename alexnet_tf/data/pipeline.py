@@ -327,14 +327,20 @@ def train_dataset(
             "afresh each pass: it takes neither cache nor tfds_name."
         )
     if deterministic:
+        unordered = {"cache": cache, "skip_errors": skip_errors, "exclude": exclude,
+                     "tfds_name": tfds_name, "data_service": data_service,
+                     "input_context": input_context}  # fmt: skip
+        named = [k for k, v in unordered.items() if v]
+        if named:
+            raise DataError(
+                f"deterministic=True cannot be combined with {', '.join(named)}: those read "
+                "the data in an order the replayable stream does not fix."
+            )
         ds = deterministic_examples(
             data_dir, seed or 0, start, per_pass=examples_per_pass,
             image_size=image_size, crop=crop, flip=flip,
             shuffle_buffer=shuffle_buffer, cycle_length=cycle_length,
             threads=input_threads(private_threads),
-            refused={"cache": cache, "skip_errors": skip_errors, "exclude": exclude,
-                     "tfds_name": tfds_name, "data_service": data_service,
-                     "input_context": input_context},
         )  # fmt: skip
         ds = ds.batch(batch_size, drop_remainder=True).prefetch(PREFETCH_BATCHES)
         options = tf.data.Options()
@@ -388,7 +394,6 @@ def deterministic_examples(
     shuffle_buffer: int = SHUFFLE_BUFFER,
     cycle_length: int = CYCLE_LENGTH,
     threads: int = 1,
-    refused: dict | None = None,
 ) -> tf.data.Dataset:
     """The training examples as a function of (seed, pass, place): an endless stream of
     (uint8 image, int32 label) that begins at example `start`.
@@ -401,16 +406,7 @@ def deterministic_examples(
     passes before are not read at all, and the current one is read up to that place
     without decoding (records only). per_pass: the records in the train shards
     (default: metadata.json's count). PCA lighting and dropout draw inside the model,
-    from generators the run's backups keep (`training.run`).
-
-    `refused` holds the train_dataset options this stream cannot take: any that is set
-    raises DataError naming it."""
-    named = [k for k, v in (refused or {}).items() if v]
-    if named:
-        raise DataError(
-            f"deterministic=True cannot be combined with {', '.join(named)}: those read the "
-            "data in an order this stream does not fix."
-        )
+    from generators the run's backups keep (`training.run`)."""
     files = list_shards(data_dir, "train")
     per_pass = per_pass or metadata_file(data_dir).get("num_examples", {}).get("train")
     if not per_pass:

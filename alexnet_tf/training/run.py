@@ -326,9 +326,10 @@ def _datasets(config: TrainConfig, workers: int, scan: dict | None, num_train: i
     private = config.private_threads or None
     tfds = dict(tfds_name=config.tfds_name or None)
     data_dir = config.data_dir or None
+    shards_dir = None if config.tfds_name else config.data_dir
 
-    def train_from(step: int):
-        return data.train_dataset(
+    def train(step: int):
+        dataset = data.train_dataset(
             data_dir,
             config.batch_size,
             image_size=config.model.image_size,
@@ -348,6 +349,9 @@ def _datasets(config: TrainConfig, workers: int, scan: dict | None, num_train: i
             examples_per_pass=num_train,
             **tfds,
         )
+        if workers > 1:
+            dataset = _shard_policy(dataset, shards_dir, "train", workers, config.data_service)
+        return dataset
 
     val = data.eval_dataset(
         data_dir,
@@ -361,17 +365,8 @@ def _datasets(config: TrainConfig, workers: int, scan: dict | None, num_train: i
     )
     if config.validation_steps:
         val = val.take(config.validation_steps)
-    shards_dir = None if config.tfds_name else config.data_dir
     if workers > 1:
         val = _shard_policy(val, shards_dir, "validation", workers)
-
-    def train(step: int):
-        if workers > 1:
-            return _shard_policy(
-                train_from(step), shards_dir, "train", workers, config.data_service
-            )
-        return train_from(step)
-
     if config.deterministic:
         return train, val
     built = train(0)  # one dataset for every fit: its stream does not depend on the step

@@ -28,6 +28,7 @@ from PIL import Image, ImageOps
 from alexnet_tf.core import constants
 from alexnet_tf.core.constants import RESIZE
 from alexnet_tf.core.files import atomic_write_json, remove_stale_temporaries, replacing
+from alexnet_tf.data import ilsvrc
 from alexnet_tf.data.plan import ConversionError, Plan  # noqa: F401 - part of this API
 
 JPEG_QUALITY = 90  # re-encoding quality for resized or converted images
@@ -404,8 +405,6 @@ def _read_item(task: ShardTask, item: tuple, handles: dict) -> bytes:
     """An item's encoded bytes: a file under the input directory, or (items of five) an
     image read by offset from an archive (`ilsvrc.read_member`)."""
     if len(item) > 2:
-        from alexnet_tf.data import ilsvrc
-
         return ilsvrc.read_member(task.input_dir, item, handles)
     try:
         with open(os.path.join(task.input_dir, item[0]), "rb") as f:
@@ -570,8 +569,6 @@ def convert(
     if num_workers < 1:
         raise ConversionError(f"--num_workers must be >= 1. Received: {num_workers}")
     if ilsvrc_dir:
-        from alexnet_tf.data import ilsvrc
-
         plan, skipped_early = ilsvrc.plan(ilsvrc_dir, output_dir, verify_archives)
     else:
         plan, skipped_early = discover(

@@ -236,8 +236,8 @@ class StepBackup(keras.callbacks.Callback):
     ):
         super().__init__()
         self.directory, self.every_steps = directory, every_steps
-        self.extra = {**extra, **({"carried": list(carried)} if carried else {})}
         self.carried = list(carried)
+        self.extra = {**extra, **({"carried": self.carried} if carried else {})}
         self.read_directory = read_directory or directory
         self._manager = None
         self._carry = None
